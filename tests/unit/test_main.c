@@ -1,0 +1,92 @@
+#include "test.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MAX_TESTS 512
+
+static struct {
+	const char *name;
+	test_fn fn;
+} tests[MAX_TESTS];
+static int ntests;
+static int cur_failed;
+
+void test_register(const char *name, test_fn fn)
+{
+	if (ntests == MAX_TESTS) {
+		fprintf(stderr, "too many tests\n");
+		abort();
+	}
+	tests[ntests].name = name;
+	tests[ntests].fn = fn;
+	ntests++;
+}
+
+void test_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stdout, "  %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	cur_failed = 1;
+}
+
+int test_memfd(size_t size, int fill)
+{
+	int fd = memfd_create("test", MFD_CLOEXEC);
+	void *p;
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+		abort();
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		abort();
+	memset(p, fill, size);
+	munmap(p, size);
+	return fd;
+}
+
+static char tmpdir[256];
+
+static void rm_tmpdir(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+}
+
+const char *test_tmpdir(void)
+{
+	if (!tmpdir[0]) {
+		const char *t = getenv("TMPDIR");
+		snprintf(tmpdir, sizeof(tmpdir), "%s/polyboot-unit-XXXXXX", t ? t : "/tmp");
+		if (!mkdtemp(tmpdir))
+			abort();
+		atexit(rm_tmpdir);
+	}
+	return tmpdir;
+}
+
+int main(int argc, char **argv)
+{
+	const char *prog = strrchr(argv[0], '/');
+	const char *only = argc > 1 ? argv[1] : NULL;
+	int failed = 0;
+
+	prog = prog ? prog + 1 : argv[0];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int i = 0; i < ntests; i++) {
+		if (only && strcmp(only, tests[i].name) != 0)
+			continue;
+		cur_failed = 0;
+		tests[i].fn();
+		printf("%s %s:%s\n", cur_failed ? "FAIL" : "PASS", prog, tests[i].name);
+		failed += cur_failed;
+	}
+	return failed ? 1 : 0;
+}
