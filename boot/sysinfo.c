@@ -76,7 +76,7 @@ static unsigned count_cpulist(const char *s)
 		if (b >= a)
 			n += (unsigned)(b - a + 1);
 		s = *end == ',' ? end + 1 : end;
-		if (*end != ',' )
+		if (*end != ',')
 			break;
 	}
 	return n;

@@ -17,7 +17,7 @@ SCRIPT = r"""#!/bin/sh
 check() { if [ "$2" = 0 ]; then echo "CHECK $1 PASS $3"; else echo "CHECK $1 FAIL $3"; fi; }
 info=$(polyboot info)
 echo "$info" | sed 's/^/info: /'
-[ "$(cat /proc/1/cmdline | tr '\0' ' ')" = "/init " ] && grep -q 'polyboot /init: PID 1 of the firmware' /init
+[ "$(tr '\0' ' ' </proc/1/cmdline)" = "/bin/sh /init " ] && [ ! -e /sbin/init ] && grep -q 'polyboot /init: PID 1 of the firmware' /init
 check own-init $? "pid1=$(tr '\0' ' ' </proc/1/cmdline)"
 [ -c /dev/kvm ]; check dev-kvm $? "$(ls -l /dev/kvm 2>&1)"
 echo "$info" | grep -q '^nested-paging: on$'; check nested-paging $? "$(echo "$info" | grep -E 'kvm-module|nested-paging' | tr '\n' ' ')"

@@ -216,6 +216,7 @@ class Machine:
 def make_testpack(path, script, files=()):
     """Writes a tar that /init unpacks and runs: run.sh is @script, plus
     (name, source path, mode) files. Returns @path."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     with tarfile.open(path, "w") as tar:
         data = script.encode()
         ti = tarfile.TarInfo("run.sh")
