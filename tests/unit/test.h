@@ -10,6 +10,7 @@
 #ifndef POLYBOOT_TESTS_UNIT_TEST_H
 #define POLYBOOT_TESTS_UNIT_TEST_H
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>

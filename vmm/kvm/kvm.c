@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/bus.h"
 #include "log.h"
 #include "machine/layout.h"
 
@@ -491,9 +492,89 @@ void kvmvcpu_destroy(struct kvmvcpu *vcpu)
 	vcpu->fd = -1;
 }
 
-int kvmvcpu_run(struct kvmvcpu *vcpu)
+static void handle_io(struct io_bus *pio, struct kvm_run *run)
 {
-	return xioctl(vcpu->fd, KVM_RUN, NULL);
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	/* String I/O (rep outs/ins) comes as @count back-to-back items. */
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			io_bus_write(pio, run->io.port, data, run->io.size);
+		else
+			io_bus_read(pio, run->io.port, data, run->io.size);
+		data += run->io.size;
+	}
+}
+
+static void handle_mmio(struct io_bus *mmio, struct kvm_run *run)
+{
+	if (run->mmio.len > 8)
+		return;
+	if (run->mmio.is_write)
+		io_bus_write(mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
+	else
+		io_bus_read(mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
+}
+
+enum kvm_stop kvmvcpu_loop(struct kvmvcpu *v, struct io_bus *pio, struct io_bus *mmio,
+			   volatile int *stop, char *why, unsigned len)
+{
+	char desc[192];
+
+	while (!__atomic_load_n(stop, __ATOMIC_SEQ_CST)) {
+		struct kvm_run *run = v->run;
+		int r = ioctl(v->fd, KVM_RUN, NULL);
+
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r < 0) {
+			snprintf(why, len, "KVM_RUN on vCPU %u: %s", v->id, strerror(errno));
+			return KVMSTOP_ERROR;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			handle_io(pio, run);
+			break;
+		case KVM_EXIT_MMIO:
+			handle_mmio(mmio, run);
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_HLT:
+			/* The in-kernel LAPIC handles HLT; an exit means a vCPU
+			 * halted for good (interrupts off), as a dead guest does. */
+			kvmvcpu_describe(v, desc, sizeof(desc));
+			snprintf(why, len, "vCPU halted with interrupts disabled: %s", desc);
+			return KVMSTOP_CRASH;
+		case KVM_EXIT_SHUTDOWN:
+			kvmvcpu_describe(v, desc, sizeof(desc));
+			snprintf(why, len, "triple fault: %s", desc);
+			return KVMSTOP_CRASH;
+		case KVM_EXIT_FAIL_ENTRY:
+			snprintf(why, len, "KVM entry failed on vCPU %u, hardware reason %#llx", v->id,
+				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			return KVMSTOP_CRASH;
+		case KVM_EXIT_INTERNAL_ERROR:
+			kvmvcpu_describe(v, desc, sizeof(desc));
+			snprintf(why, len, "KVM internal error %u: %s", run->internal.suberror, desc);
+			return KVMSTOP_CRASH;
+		case KVM_EXIT_SYSTEM_EVENT:
+			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET) {
+				snprintf(why, len, "guest reset (KVM system event)");
+				return KVMSTOP_RESET;
+			}
+			if (run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN) {
+				snprintf(why, len, "guest powered off (KVM system event)");
+				return KVMSTOP_POWEROFF;
+			}
+			snprintf(why, len, "KVM system event %u", run->system_event.type);
+			return KVMSTOP_CRASH;
+		default:
+			snprintf(why, len, "unhandled KVM exit %u on vCPU %u", run->exit_reason, v->id);
+			return KVMSTOP_CRASH;
+		}
+	}
+	return KVMSTOP_STOPPED;
 }
 
 void kvmvcpu_request_exit(struct kvmvcpu *vcpu, bool on)

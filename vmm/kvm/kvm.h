@@ -84,8 +84,25 @@ struct kvmvcpu {
 int kvmvcpu_create(struct kvmvm *vm, struct kvmvcpu *vcpu, unsigned id, unsigned ncpus);
 void kvmvcpu_destroy(struct kvmvcpu *vcpu);
 
-/* One KVM_RUN. Returns 0 with run->exit_reason set, -EINTR when kicked. */
-int kvmvcpu_run(struct kvmvcpu *vcpu);
+/* Why kvmvcpu_loop() returned. */
+enum kvm_stop {
+	KVMSTOP_STOPPED,	/* *stop was set (kicked) */
+	KVMSTOP_RESET,		/* the guest asked for a reset through KVM */
+	KVMSTOP_POWEROFF,	/* the guest powered off through KVM */
+	KVMSTOP_CRASH,		/* triple fault, failed entry, internal error... */
+	KVMSTOP_ERROR,		/* KVM_RUN itself failed */
+};
+
+struct io_bus;
+
+/*
+ * Runs the vCPU, dispatching port I/O to @pio and MMIO to @mmio, until
+ * *@stop becomes non-zero or the guest does something only the machine
+ * can handle. Writes a one-line description into @why for anything but
+ * KVMSTOP_STOPPED. Called on the vCPU's own thread.
+ */
+enum kvm_stop kvmvcpu_loop(struct kvmvcpu *vcpu, struct io_bus *pio, struct io_bus *mmio,
+			   volatile int *stop, char *why, unsigned len);
 /* Makes a vCPU leave KVM_RUN soon (set from another thread, then signal it). */
 void kvmvcpu_request_exit(struct kvmvcpu *vcpu, bool on);
 /* A line about the vCPU state for crash reports (RIP, CS, CR0). */

@@ -1,0 +1,65 @@
+/*
+ * The polyvmm machine: RAM, firmware flash, the Q35-flavoured device set,
+ * vCPU threads and the I/O thread, and the lifecycle (power-off, reset,
+ * crash). main.c turns the command line into a struct machine_config and
+ * calls machine_run().
+ */
+#ifndef POLYBOOT_VMM_MACHINE_MACHINE_H
+#define POLYBOOT_VMM_MACHINE_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MACHINE_MAX_CPUS 255
+#define MACHINE_MAX_SMBIOS_OVERRIDES 32
+
+enum machine_reboot { REBOOT_RESTART, REBOOT_EXIT };
+
+/* polyvmm's exit status: what happened to the guest. */
+enum machine_exit {
+	MEXIT_POWEROFF = 0,	/* the guest powered off (ACPI S5) */
+	MEXIT_ERROR = 1,	/* the VMM failed (setup, host error) */
+	MEXIT_USAGE = 2,	/* bad command line */
+	MEXIT_RESET = 3,	/* the guest asked for a reset (--reboot=exit) */
+	MEXIT_CRASH = 4,	/* triple fault, KVM internal error, failed entry */
+	MEXIT_KILLED = 5,	/* stopped by a signal (SIGTERM/SIGINT) */
+};
+
+struct machine_config {
+	const char *name;		/* for logs */
+	const char *firmware;		/* OVMF_CODE*.fd */
+	const char *vars;		/* per-VM OVMF_VARS*.fd, updated in place */
+	bool vars_readonly;
+	unsigned cpus;
+	uint64_t memory;		/* bytes */
+	const char *serial;		/* "stdio", "file:PATH", "socket:PATH", "none" */
+	enum machine_reboot reboot;
+	bool trace_io;
+	const char *kvm_dev;		/* default /dev/kvm */
+	const char *dmi_dir;		/* host SMBIOS strings (default /sys/class/dmi/id) */
+	const char *smbios_set[MACHINE_MAX_SMBIOS_OVERRIDES];	/* "type1.serial=..." */
+	unsigned n_smbios_set;
+};
+
+/* Fills the defaults (1 CPU, 512 MiB, serial stdio, reboot restart). */
+void machine_config_defaults(struct machine_config *c);
+
+/* Checks the config; on error writes a one-line reason. Returns 0 or -EINVAL. */
+int machine_config_check(const struct machine_config *c, char *why, size_t len);
+
+/*
+ * Runs the VM until it powers off, crashes, is killed, or resets with
+ * --reboot=exit. Returns an enum machine_exit value and writes a one-line
+ * reason into @why.
+ */
+int machine_run(const struct machine_config *c, char *why, size_t len);
+
+/* Dry runs (no KVM): the memory map, and the ACPI tables as files. */
+int machine_print_layout(const struct machine_config *c, int fd);
+int machine_dump_acpi(const struct machine_config *c, const char *dir);
+
+/* Guest RAM split: [0, low) and [4 GiB, 4 GiB + high). */
+void machine_ram_split(uint64_t memory, uint64_t *low, uint64_t *high);
+
+#endif
