@@ -95,7 +95,7 @@ $(OUT)/lib-host.a: $(H_OBJ) $(OUT)/obj-host/thirdparty/cJSON.o
 	@rm -f $@
 	ar rcs $@ $^
 
-$(OUT)/unit/%: $(OUT)/obj-host/tests/unit/%.o $(OUT)/obj-host/tests/unit/test_main.o $(OUT)/lib-host.a
+$(OUT)/unit/%: $(OUT)/obj-host/tests/unit/%.o $(OUT)/obj-host/tests/unit/runner.o $(OUT)/lib-host.a
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(H_CFLAGS) $^ $(TP_LIBS) -o $@
 

@@ -162,6 +162,7 @@ stage_initramfs() {
 		[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
 	done
 	install -m 0755 "$OUT"/bin/polyboot "$OUT"/bin/polyvmm "$root/bin/"
+	ln -s polyvmm "$root/bin/polyvmm-vars"
 	cp "$OUT"/firmware/* "$root/usr/share/polyboot/firmware/"
 	polyboot_version >"$root/etc/polyboot-version"
 	python3 "$TOP/initramfs/mkcpio.py" "$root" "$TOP/initramfs/devnodes" "$OUT/initramfs.cpio.new"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "efi/varstool.h"
 #include "log.h"
 #include "machine/machine.h"
 #include "util.h"
@@ -90,6 +91,15 @@ int main(int argc, char **argv)
 	uint64_t v;
 	int o, r;
 
+	/* Multi-call: installed as polyvmm-vars too. */
+	{
+		const char *base = strrchr(argv[0], '/');
+		base = base ? base + 1 : argv[0];
+		if (!strcmp(base, "polyvmm-vars"))
+			return varstool_main(argc, argv);
+		if (argc > 1 && !strcmp(argv[1], "vars"))
+			return varstool_main(argc - 1, argv + 1);
+	}
 	machine_config_defaults(&c);
 	log_set_prefix("polyvmm");
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {

@@ -3,7 +3,7 @@
  *
  *   TEST(uart_scratch) { ... CHECK(x == 1); CHECK_EQ(a, b); }
  *
- * Each test_*.c file becomes one binary (linked with test_main.c); every TEST
+ * Each test_*.c file becomes one binary (linked with runner.c); every TEST
  * prints "PASS <file>:<name>" or "FAIL <file>:<name>" and failed checks print
  * their file:line and values. tests/run.py counts these lines.
  */

@@ -69,3 +69,17 @@ vm_wait() {
 }
 
 vm_elapsed() { echo $(( $(date +%s) - $(cat /tmp/$1.t0) )); }
+
+# vm_expect_n NAME REGEX N SECONDS: waits until REGEX matched N lines.
+vm_expect_n() {
+	local n=$1 re=$2 want=$3 t=$4 i=0
+	while [ $i -lt $((t * 10)) ]; do
+		[ "$(vm_count $n "$re")" -ge "$want" ] && return 0
+		[ -e /tmp/$n.rc ] && break
+		usleep 100000
+		i=$((i + 1))
+	done
+	echo "vm_expect_n $n '$re' x$want failed after ${t}s; console tail:"
+	tr -d '\r' </tmp/$n.log | sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g' | tail -15 | sed 's/^/  | /'
+	return 1
+}

@@ -1,0 +1,93 @@
+"""polyvmm inside the firmware (L1): Debian's OVMF to the UEFI shell with 1
+and 4 vCPUs, power-off and reset paths and their exit statuses, UEFI
+variables that persist across restarts, and a variable store that stays
+valid when polyvmm is killed with SIGKILL at random moments (50 times).
+"""
+import os
+import re
+
+from harness import make_testpack
+
+CHECKS = ["shell-1cpu", "poweroff-status", "shell-4cpu", "warm-reset-restarts",
+          "reboot-exit-status", "vars-persist-shell", "vars-persist-file",
+          "sigkill-store-valid", "sigkill-store-changed", "sigkill-store-boots"]
+
+SCRIPT = r"""#!/bin/sh
+. ./lib.sh
+GUID=12345678-1234-1234-1234-123456789abc
+FWARGS="--firmware $FW/OVMF_CODE_4M.fd"
+
+# 1 vCPU: shell, then reset -s -> exit status 0 (power-off).
+cp $FW/OVMF_VARS_4M.fd /tmp/v1.fd
+vm_start vm $FWARGS --vars /tmp/v1.fd --cpus 1 --memory 256M
+vm_expect vm 'Shell>' 120; check shell-1cpu $? "after $(vm_elapsed vm)s"
+vm_send vm 'reset -s\r'
+rc=$(vm_wait vm 60); [ "$rc" = 0 ]; check poweroff-status $? "status $rc"
+
+# 4 vCPUs: shell, warm reset restarts the guest in the same process.
+cp $FW/OVMF_VARS_4M.fd /tmp/v4.fd
+vm_start vm $FWARGS --vars /tmp/v4.fd --cpus 4 --memory 512M
+vm_expect vm 'Shell>' 180; check shell-4cpu $? "after $(vm_elapsed vm)s"
+vm_send vm 'reset\r'
+vm_expect_n vm 'Shell>' 2 180
+n=$(vm_count vm 'UEFI Interactive Shell')
+grep -q 'guest reset' /tmp/vm.log; reset_logged=$?
+vm_send vm 'reset -s\r'
+rc=$(vm_wait vm 60)
+[ "$n" = 2 ] && [ "$rc" = 0 ] && [ $reset_logged = 0 ]; check warm-reset-restarts $? "shell banners $n, status $rc"
+
+# --reboot=exit: a guest reset ends polyvmm with status 3.
+vm_start vm $FWARGS --vars /tmp/v1.fd --cpus 1 --memory 256M --reboot=exit
+vm_expect vm 'Shell>' 120
+vm_send vm 'reset\r'
+rc=$(vm_wait vm 60); [ "$rc" = 3 ]; check reboot-exit-status $? "status $rc"
+
+# A variable set from the shell survives a restart of polyvmm.
+vm_start vm $FWARGS --vars /tmp/v1.fd --cpus 1 --memory 256M
+vm_expect vm 'Shell>' 120
+vm_send vm "setvar PolyKeep -guid $GUID -nv -bs =C0FFEE\r"
+sleep 2
+vm_send vm 'reset -s\r'
+vm_wait vm 60 >/dev/null
+vm_start vm $FWARGS --vars /tmp/v1.fd --cpus 1 --memory 256M
+vm_expect vm 'Shell>' 120
+vm_send vm "setvar PolyKeep -guid $GUID\r"
+vm_expect vm 'C0 FF EE' 20; check vars-persist-shell $? "$(tr -d '\r' </tmp/vm.log | grep -A1 'PolyKeep -' | tail -1)"
+vm_send vm 'reset -s\r'
+vm_wait vm 60 >/dev/null
+v=$(polyvmm-vars get /tmp/v1.fd PolyKeep $GUID)
+[ "$v" = "c0 ff ee" ]; check vars-persist-file $? "polyvmm-vars get: $v"
+
+# SIGKILL at random moments while the firmware writes variables.
+cp /tmp/v1.fd /tmp/vk.fd
+bad=0; changed=0
+for i in $(seq 1 50); do
+	before=$(sha256sum /tmp/vk.fd | cut -c1-16)
+	polyvmm $FWARGS --vars /tmp/vk.fd --cpus 1 --memory 256M --serial none </dev/null >/tmp/k.log 2>&1 &
+	pid=$!
+	usleep $(( $(shuf -i 300-4500 -n 1) * 1000 ))
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	out=$(polyvmm-vars check /tmp/vk.fd) || { bad=$((bad+1)); echo "kill $i: $out"; }
+	[ "$(sha256sum /tmp/vk.fd | cut -c1-16)" != "$before" ] && changed=$((changed+1))
+done
+[ $bad = 0 ]; check sigkill-store-valid $? "$bad of 50 invalid"
+[ $changed -ge 5 ]; check sigkill-store-changed $? "the store changed in $changed of 50 runs"
+vm_start vm $FWARGS --vars /tmp/vk.fd --cpus 1 --memory 256M
+vm_expect vm 'Shell>' 120; ok=$?
+vm_send vm "setvar PolyKeep -guid $GUID\r"
+vm_expect vm 'C0 FF EE' 20; ok2=$?
+vm_send vm 'reset -s\r'
+vm_wait vm 60 >/dev/null
+[ $ok = 0 ] && [ $ok2 = 0 ]; check sigkill-store-boots $? "OVMF boots with the store and PolyKeep survives"
+"""
+
+
+def run(ctx):
+    lib = os.path.join(ctx.top, "tests", "e2e", "guest", "lib.sh")
+    pack = make_testpack(os.path.join(ctx.out, "test-work", "polyvmm.tar"), SCRIPT,
+                         [("lib.sh", lib, 0o644)])
+    with ctx.machine("ovmf", testpack=pack) as m:
+        m.expect(r"init: test pack finished", timeout=1500)
+        m.wait_exit(timeout=60)
+        ctx.serial_checks(m.text().replace("\r", ""), CHECKS)
