@@ -100,14 +100,14 @@ $(OUT)/unit/%: $(OUT)/obj-host/tests/unit/%.o $(OUT)/obj-host/tests/unit/runner.
 	$(HOSTCC) $(H_CFLAGS) $^ $(TP_LIBS) -o $@
 
 # --- fuzz targets (libFuzzer) --------------------------------------------------
-F_CFLAGS  := $(CSTD) $(INCLUDES) -O1 -g -fsanitize=fuzzer,address,undefined -pthread -DPOLYBOOT_FUZZ
+F_CFLAGS  := $(CSTD) $(INCLUDES) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread -DPOLYBOOT_FUZZ
 F_OBJ     := $(patsubst %.c,$(OUT)/obj-fuzz/%.o,$(LIB_SRC))
 
 fuzz: $(FUZZ_BIN)
 
 $(OUT)/obj-fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CLANG) $(CSTD) $(INCLUDES) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -pthread -MMD -MP -c $< -o $@
+	$(CLANG) $(CSTD) $(INCLUDES) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -pthread -MMD -MP -c $< -o $@
 
 $(OUT)/obj-fuzz/thirdparty/cJSON.o: $(TP_SRC)
 	@mkdir -p $(dir $@)

@@ -312,7 +312,6 @@ int acpi_build_dsdt_body(const struct acpi_config *c, uint8_t **out, size_t *len
 	aml_init(&pci);
 	name_eisaid(&pci, "_HID", "PNP0A08");
 	name_eisaid(&pci, "_CID", "PNP0A03");
-	name_int(&pci, "_ADR", 0);
 	name_int(&pci, "_SEG", 0);
 	name_int(&pci, "_UID", 0);
 	name_int(&pci, "_BBN", 0);

@@ -29,7 +29,7 @@ bool aml_ok(const struct aml *a)
 
 void aml_bytes(struct aml *a, const void *p, size_t n)
 {
-	if (a->oom)
+	if (a->oom || n == 0)
 		return;
 	if (a->len + n > a->cap) {
 		size_t cap = a->cap ? a->cap : 64;

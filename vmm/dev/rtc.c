@@ -123,9 +123,10 @@ static void commit_time(struct rtc *r)
 	tm.tm_hour = (int)dec_hour(r, r->cmos[REG_HOUR]);
 	tm.tm_mday = (int)dec(r, r->cmos[REG_MDAY]);
 	tm.tm_mon = (int)dec(r, r->cmos[REG_MONTH]) - 1;
-	if (century < 19 || century > 99)
+	/* Nanoseconds since 1970 in an int64 reach 2262: keep to 1900-2199. */
+	if (century < 19 || century > 21)
 		century = 20;
-	tm.tm_year = (int)(century * 100 + dec(r, r->cmos[REG_YEAR])) - 1900;
+	tm.tm_year = (int)(century * 100 + dec(r, r->cmos[REG_YEAR]) % 100) - 1900;
 	if (tm.tm_sec > 59 || tm.tm_min > 59 || tm.tm_hour > 23 || tm.tm_mday < 1 ||
 	    tm.tm_mday > 31 || tm.tm_mon < 0 || tm.tm_mon > 11) {
 		log_guest("guest set an invalid time %02d:%02d:%02d %d-%d; ignored",
