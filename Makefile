@@ -71,6 +71,13 @@ $(OUT)/bin/polyboot: $(OUT)/obj-musl/boot/main.o $(OUT)/lib-musl.a
 	@mkdir -p $(dir $@)
 	$(MUSLCC) $(M_LDFLAGS) $^ $(TP_LIBS) -o $@
 
+# Benchmark helper (not part of the firmware image).
+bench: $(OUT)/bin/bench-boot
+
+$(OUT)/bin/bench-boot: $(OUT)/obj-musl/bench/boot-time.o
+	@mkdir -p $(dir $@)
+	$(MUSLCC) $(M_LDFLAGS) $^ -o $@
+
 $(OUT)/bin/kvm-smoke: $(OUT)/obj-musl/tests/kvm/kvm-smoke.o
 	@mkdir -p $(dir $@)
 	$(MUSLCC) $(M_LDFLAGS) $^ -o $@
@@ -130,7 +137,7 @@ check: $(UAPI)/.stamp
 	if [ -n "$$bad" ]; then echo "only vmm/kvm/ may include <linux/kvm.h>: $$bad"; exit 1; fi
 	@echo "check: headers self-contained, KVM confined to vmm/kvm/"
 
-.PHONY: programs unit fuzz check
+.PHONY: programs unit fuzz check bench
 .SECONDARY:
 
 -include $(shell find $(OUT)/obj-musl $(OUT)/obj-host $(OUT)/obj-fuzz -name '*.d' 2>/dev/null)

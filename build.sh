@@ -44,7 +44,7 @@ DEPS=(
 	acpica-tools clang libclang-rt-14-dev
 	grub-efi-amd64-bin grub-pc-bin systemd-boot-efi ntfs-3g xorriso
 )
-DEPS_BPO=(meson seabios qemu-system-data)
+DEPS_BPO=(meson seabios qemu-system-data qemu-system-x86)
 
 log() { printf '\033[1m[build]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[build] error:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -62,17 +62,34 @@ hash_files() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
 need_root() { [ "$(id -u)" = 0 ] || die "$1 needs root (apt-get); run as root or install: $2"; }
 
+# Is there a deb-src source for SUITE (one-line or deb822 format)?
+has_deb_src() {
+	local f
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] && grep -qE "^deb-src .* $1( |$)" "$f" && return 0
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		# a stanza with deb-src among its Types and SUITE among its Suites
+		awk -v s="$1" 'BEGIN{RS=""} /Types:[^\n]*deb-src/ { if (match($0, "Suites:[^\n]*")) { n=split(substr($0,RSTART+7,RLENGTH-7), a, " "); for(i=1;i<=n;i++) if (a[i]==s) f=1 } } END{exit !f}' "$f" && return 0
+	done
+	return 1
+}
+
 stage_deps() {
 	local missing=() p
 	for p in "${DEPS[@]}" "${DEPS_BPO[@]}"; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
 	done
 	# seabios must come from backports (1.16.3): bookworm's 1.16.2 differs from the manifest.
-	if [ ${#missing[@]} = 0 ] && dpkg --compare-versions "$(dpkg-query -W -f='${Version}' seabios)" ge 1.16.3; then
+	if [ ${#missing[@]} = 0 ] && dpkg --compare-versions "$(dpkg-query -W -f='${Version}' seabios)" ge 1.16.3 &&
+		has_deb_src bookworm && has_deb_src bookworm-backports; then
 		return 0
 	fi
 	need_root deps "${missing[*]}"
 	log "installing: ${missing[*]:-seabios (backports)}"
+	# bookworm-backports (deb + deb-src) and deb-src for bookworm itself
+	# (thirdparty fetches Debian's cJSON source with apt-get source).
 	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
 		cat >/etc/apt/sources.list.d/polyboot-backports.sources <<-'EOF'
 		Types: deb deb-src
@@ -82,9 +99,17 @@ stage_deps() {
 		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 		EOF
 	fi
-	if ! grep -rqsE '(deb-src|Types:.*deb-src).*' /etc/apt/sources.list.d/polyboot-backports.sources /etc/apt/sources.list.d/*.sources 2>/dev/null; then
-		die "no deb-src line for bookworm-backports; add one (see README)"
+	if ! has_deb_src bookworm; then
+		cat >/etc/apt/sources.list.d/polyboot-src.sources <<-'EOF'
+		Types: deb-src
+		URIs: http://deb.debian.org/debian
+		Suites: bookworm bookworm-updates
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+		EOF
 	fi
+	has_deb_src bookworm-backports || die "no deb-src source for bookworm-backports in /etc/apt"
+	has_deb_src bookworm || die "no deb-src source for bookworm in /etc/apt"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${DEPS[@]}"
@@ -284,9 +309,11 @@ report_sizes() {
 		printf 'initramfs (zstd, approx):      %8.2f MiB\n' "$(echo "$k / 1048576" | bc -l)"
 		printf 'kernel only (approx):          %8.2f MiB\n' "$(echo "($e - $k) / 1048576" | bc -l)"
 		printf 'polyboot.efi (kernel+initramfs): %6.2f MiB (goal <= 12 MiB)\n' "$(echo "$e / 1048576" | bc -l)"
-		[ -f "$kobj/.full-build" ] && printf 'kernel full build (from scratch): %s\n' "$(cat "$kobj/.full-build")"
+		if [ -f "$kobj/.full-build" ]; then
+			printf 'kernel full build (from scratch): %s\n' "$(cat "$kobj/.full-build")"
+		fi
 	} | tee "$OUT/sizes.txt" >&2
-	head -c 2 "$OUT/polyboot.efi" | grep -q MZ || die "polyboot.efi does not start with MZ"
+	[ "$(head -c 2 "$OUT/polyboot.efi")" = MZ ] || die "polyboot.efi does not start with MZ"
 }
 
 stage_image() {
@@ -369,9 +396,18 @@ stage_test() {
 	return $rc
 }
 
+# polyvmm vs QEMU inside the same L1 (bench/run.py); not part of `test`.
+stage_bench() {
+	stage_deps
+	stage_image
+	timed qemu stage_qemu
+	make -s -C "$TOP" bench OUT="$OUT"
+	POLYBOOT_QEMU="$(qemu_dir)/bin/qemu-system-x86_64" POLYBOOT_OUT=$OUT python3 "$TOP/bench/run.py" "$@"
+}
+
 usage() {
 	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
-	echo "stages: deps image ovmf programs initramfs kernel esp qemu run test unit clean"
+	echo "stages: deps image ovmf thirdparty programs initramfs kernel esp qemu run test bench unit clean"
 }
 
 main() {
@@ -384,6 +420,7 @@ main() {
 	ovmf | thirdparty | programs | initramfs | kernel | esp | qemu) mkdir -p "$OUT"; timed "$cmd" "stage_$cmd" ;;
 	run) stage_run "$@" ;;
 	test) stage_test "$@" ;;
+	bench) stage_bench "$@" ;;
 	unit) stage_thirdparty; make -s -C "$TOP" -j"$JOBS" unit OUT="$OUT" ;;
 	clean) rm -rf "$OUT" ;;
 	help | -h | --help) usage ;;
