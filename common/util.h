@@ -32,6 +32,18 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out) __must_check;
  */
 int write_file_atomic(const char *path, const void *data, size_t len) __must_check;
 
+/* The value of hex digit @c (either case), or -1. */
+static inline int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static inline uint16_t get_le16(const void *p)
 {
 	const uint8_t *b = p;

@@ -32,6 +32,12 @@ static void usage(FILE *f)
 "  --name NAME          name used in log lines\n"
 "  --reboot MODE        restart (default): a guest reset restarts the VM in-process;\n"
 "                       exit: polyvmm exits with status 3 and the caller decides\n"
+"  --disk SPEC          an emulated disk (repeatable, at most 8):\n"
+"                         path=FILE|DEV[,if=virtio|nvme][,ro][,serial=S][,queues=N]\n"
+"                              [,cache=auto|none|writeback][,offset=BYTES][,size=BYTES]\n"
+"                         synth=DISK,parts=N[+N..][,cow=N[+N..]][,if=..][,ro][,serial=S]\n"
+"                       (a virtual GPT disk of only those partitions of DISK; cow= ones\n"
+"                       get a private copy-on-write view)\n"
 "  --smbios KEY=VALUE   override an SMBIOS string, e.g. type1.serial=ABC (repeatable)\n"
 "  --dmi-dir DIR        where the host's SMBIOS strings are read (default /sys/class/dmi/id)\n"
 "  --trace-io           log every port and MMIO access\n"
@@ -47,7 +53,7 @@ static void usage(FILE *f)
 enum {
 	OPT_FIRMWARE = 256, OPT_VARS, OPT_VARS_RO, OPT_CPUS, OPT_MEMORY, OPT_SERIAL, OPT_NAME,
 	OPT_REBOOT, OPT_SMBIOS, OPT_DMI_DIR, OPT_TRACE, OPT_LOG, OPT_LAYOUT, OPT_DUMP_ACPI, OPT_HELP,
-	OPT_KVM,
+	OPT_KVM, OPT_DISK,
 };
 
 static const struct option opts[] = {
@@ -60,6 +66,7 @@ static const struct option opts[] = {
 	{ "name", required_argument, 0, OPT_NAME },
 	{ "reboot", required_argument, 0, OPT_REBOOT },
 	{ "smbios", required_argument, 0, OPT_SMBIOS },
+	{ "disk", required_argument, 0, OPT_DISK },
 	{ "dmi-dir", required_argument, 0, OPT_DMI_DIR },
 	{ "trace-io", no_argument, 0, OPT_TRACE },
 	{ "log-level", required_argument, 0, OPT_LOG },
@@ -133,6 +140,13 @@ int main(int argc, char **argv)
 			if (c.n_smbios_set == MACHINE_MAX_SMBIOS_OVERRIDES)
 				return bad("too many --smbios options (at most %d)", MACHINE_MAX_SMBIOS_OVERRIDES);
 			c.smbios_set[c.n_smbios_set++] = optarg;
+			break;
+		case OPT_DISK:
+			if (c.ndisks == MACHINE_MAX_DISKS)
+				return bad("too many --disk options (at most %d)", MACHINE_MAX_DISKS);
+			if (disk_spec_parse(optarg, &c.disk[c.ndisks], why, sizeof(why)) < 0)
+				return bad("%s", why);
+			c.ndisks++;
 			break;
 		case OPT_DMI_DIR: c.dmi_dir = optarg; break;
 		case OPT_TRACE: c.trace_io = true; break;

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			char name[64];
 			efivar_name(&v, name, sizeof(name));
 		}
-		varstore_set(&vs, "Fuzz", efi_global_guid, EFI_VAR_NV_BS_RT, data, (uint32_t)(size % 512));
+		varstore_set(&vs, "Fuzz", &efi_global_guid, EFI_VAR_NV_BS_RT, data, (uint32_t)(size % 512));
 		varstore_open(&vs, img, tlen, why, sizeof(why));
 	}
 	free(img);

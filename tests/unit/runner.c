@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define MAX_TESTS 512
@@ -70,6 +71,33 @@ const char *test_tmpdir(void)
 		atexit(rm_tmpdir);
 	}
 	return tmpdir;
+}
+
+int test_sh(const char *cmd, const char *input, char *out, size_t outlen)
+{
+	char in_path[300], *full;
+	size_t n = 0, k;
+	FILE *f;
+	int st;
+
+	snprintf(in_path, sizeof(in_path), "%s/test_sh.stdin", test_tmpdir());
+	f = fopen(in_path, "w");
+	if (!f || (input && fputs(input, f) == EOF) || fclose(f))
+		abort();
+	if (asprintf(&full, "PATH=\"$PATH:/usr/sbin:/sbin\"; (%s) <'%s' 2>&1", cmd, in_path) < 0)
+		abort();
+	f = popen(full, "r");
+	free(full);
+	if (!f)
+		abort();
+	while (n + 1 < outlen && (k = fread(out + n, 1, outlen - 1 - n, f)) > 0)
+		n += k;
+	out[n] = 0;
+	/* Drain what did not fit, so the command is not killed by SIGPIPE. */
+	while (fgetc(f) != EOF)
+		;
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 int main(int argc, char **argv)

@@ -61,5 +61,12 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 int test_memfd(size_t size, int fill);
 /* A fresh empty directory under $TMPDIR, removed at exit; the path is static. */
 const char *test_tmpdir(void);
+/*
+ * Runs @cmd with sh (/usr/sbin and /sbin added to PATH, for tools such as
+ * sfdisk), @input (or nothing) on its stdin and its stdout and stderr
+ * together in @out (NUL-terminated, cut to fit). Returns the exit status,
+ * or -1 if it did not exit normally.
+ */
+int test_sh(const char *cmd, const char *input, char *out, size_t outlen);
 
 #endif

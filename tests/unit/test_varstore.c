@@ -26,8 +26,8 @@ static uint8_t *template(size_t *len)
 	return b;
 }
 
-static const uint8_t guid[16] = { 0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x34, 0x12,
-				  0x12, 0x34, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc };
+static const struct guid guid = { { 0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x34, 0x12,
+				     0x12, 0x34, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc } };
 
 TEST(varstore_template_set_get_delete)
 {
@@ -44,15 +44,15 @@ TEST(varstore_template_set_get_delete)
 	CHECK(vs.authenticated);
 	v.next = 0;
 	CHECK_EQ(varstore_next(&vs, &v), 0);	/* the template is empty */
-	CHECK_EQ(varstore_set(&vs, "BootOrder", efi_global_guid, EFI_VAR_NV_BS_RT, "\x01\x00", 2), 0);
-	CHECK_EQ(varstore_set(&vs, "PolyTest", guid, EFI_VAR_NV_BS_RT, "abc", 3), 0);
-	CHECK_EQ(varstore_set(&vs, "PolyTest", guid, EFI_VAR_NV_BS_RT, "defg", 4), 0);
-	CHECK_EQ(varstore_get(&vs, "PolyTest", guid, &v), 0);
+	CHECK_EQ(varstore_set(&vs, "BootOrder", &efi_global_guid, EFI_VAR_NV_BS_RT, "\x01\x00", 2), 0);
+	CHECK_EQ(varstore_set(&vs, "PolyTest", &guid, EFI_VAR_NV_BS_RT, "abc", 3), 0);
+	CHECK_EQ(varstore_set(&vs, "PolyTest", &guid, EFI_VAR_NV_BS_RT, "defg", 4), 0);
+	CHECK_EQ(varstore_get(&vs, "PolyTest", &guid, &v), 0);
 	CHECK_EQ(v.data_size, 4);
 	CHECK_MEM(v.data, "defg", 4);
 	efivar_name(&v, name, sizeof(name));
 	CHECK_STR(name, "PolyTest");
-	efi_guid_format(v.guid, g);
+	guid_format(&v.guid, g);
 	CHECK_STR(g, "12345678-1234-1234-1234-123456789abc");
 	v.next = 0;
 	while (varstore_next(&vs, &v))
@@ -60,22 +60,22 @@ TEST(varstore_template_set_get_delete)
 	CHECK_EQ(n, 2);	/* the replaced copy is deleted */
 	/* The edited image still validates (what OVMF will see). */
 	CHECK_EQ(varstore_open(&vs, img, len, why, sizeof(why)), 0);
-	CHECK_EQ(varstore_get(&vs, "BootOrder", efi_global_guid, &v), 0);
-	CHECK_EQ(varstore_delete(&vs, "BootOrder", efi_global_guid), 0);
-	CHECK_EQ(varstore_get(&vs, "BootOrder", efi_global_guid, &v), -ENOENT);
-	CHECK_EQ(varstore_delete(&vs, "BootOrder", efi_global_guid), -ENOENT);
+	CHECK_EQ(varstore_get(&vs, "BootOrder", &efi_global_guid, &v), 0);
+	CHECK_EQ(varstore_delete(&vs, "BootOrder", &efi_global_guid), 0);
+	CHECK_EQ(varstore_get(&vs, "BootOrder", &efi_global_guid, &v), -ENOENT);
+	CHECK_EQ(varstore_delete(&vs, "BootOrder", &efi_global_guid), -ENOENT);
 	/* Filling the store compacts deleted copies, then reports -ENOSPC. */
 	{
 		static uint8_t big[60000];
 		int r = 0, i;
 		for (i = 0; i < 40 && r == 0; i++)
-			r = varstore_set(&vs, "Big", guid, EFI_VAR_NV_BS_RT, big, sizeof(big));
+			r = varstore_set(&vs, "Big", &guid, EFI_VAR_NV_BS_RT, big, sizeof(big));
 		CHECK_EQ(r, 0);	/* replacing one variable never fills it */
 		r = 0;
 		for (i = 0; i < 10 && r == 0; i++) {
 			char nm[16];
 			snprintf(nm, sizeof(nm), "Big%d", i);
-			r = varstore_set(&vs, nm, guid, EFI_VAR_NV_BS_RT, big, sizeof(big));
+			r = varstore_set(&vs, nm, &guid, EFI_VAR_NV_BS_RT, big, sizeof(big));
 		}
 		CHECK_EQ(r, -ENOSPC);
 		CHECK_EQ(varstore_open(&vs, img, len, why, sizeof(why)), 0);
@@ -121,9 +121,9 @@ TEST(varstore_rejects_what_ovmf_rejects)
 	CHECK_EQ(vs.end, 0x64);
 	free(img);
 	{
-		uint8_t g[16];
-		CHECK_EQ(efi_guid_parse("8be4df61-93ca-11d2-aa0d-00e098032b8c", g), 0);
-		CHECK_MEM(g, efi_global_guid, 16);
-		CHECK_EQ(efi_guid_parse("8be4df61-93ca-11d2-aa0d", g), -EINVAL);
+		struct guid g;
+		CHECK_EQ(guid_parse("8be4df61-93ca-11d2-aa0d-00e098032b8c", &g), 0);
+		CHECK(guid_eq(&g, &efi_global_guid));
+		CHECK_EQ(guid_parse("8be4df61-93ca-11d2-aa0d", &g), -EINVAL);
 	}
 }

@@ -42,8 +42,8 @@ static const uint8_t auth_var_guid[16] = { 0x78, 0x2c, 0xf3, 0xaa, 0x7b, 0x94, 0
 /* ddcf3616-3275-4164-98b6-fe85707ffe7d */
 static const uint8_t plain_var_guid[16] = { 0x16, 0x36, 0xcf, 0xdd, 0x75, 0x32, 0x64, 0x41,
 					    0x98, 0xb6, 0xfe, 0x85, 0x70, 0x7f, 0xfe, 0x7d };
-const uint8_t efi_global_guid[16] = { 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
-				      0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c };
+const struct guid efi_global_guid = { { 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
+					  0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c } };
 
 static size_t hdr_size(const struct varstore *vs)
 {
@@ -68,11 +68,11 @@ static bool parse_at(const struct varstore *vs, size_t off, struct efivar *v)
 	if (vs->authenticated) {
 		v->name_size = get_le32(h + 36);
 		v->data_size = get_le32(h + 40);
-		memcpy(v->guid, h + 44, 16);
+		memcpy(v->guid.b, h + 44, 16);
 	} else {
 		v->name_size = get_le32(h + 8);
 		v->data_size = get_le32(h + 12);
-		memcpy(v->guid, h + 16, 16);
+		memcpy(v->guid.b, h + 16, 16);
 	}
 	/* A header whose sizes run past the store is an interrupted write. */
 	if (v->name_size > limit - off - hs || v->data_size > limit - off - hs - v->name_size)
@@ -217,23 +217,24 @@ static bool name_eq(const struct efivar *v, const char *name)
 	return true;
 }
 
-int varstore_get(const struct varstore *vs, const char *name, const uint8_t guid[16], struct efivar *v)
+int varstore_get(const struct varstore *vs, const char *name, const struct guid *guid,
+		 struct efivar *v)
 {
 	v->next = 0;
 	while (varstore_next(vs, v))
-		if (!memcmp(v->guid, guid, 16) && name_eq(v, name))
+		if (guid_eq(&v->guid, guid) && name_eq(v, name))
 			return 0;
 	return -ENOENT;
 }
 
-int varstore_delete(struct varstore *vs, const char *name, const uint8_t guid[16])
+int varstore_delete(struct varstore *vs, const char *name, const struct guid *guid)
 {
 	struct efivar v;
 	int found = -ENOENT;
 
 	v.next = 0;
 	while (varstore_next(vs, &v)) {
-		if (!memcmp(v.guid, guid, 16) && name_eq(&v, name)) {
+		if (guid_eq(&v.guid, guid) && name_eq(&v, name)) {
 			vs->img[v.off + 2] &= VAR_DELETED;	/* flash-style: clear bits only */
 			found = 0;
 		}
@@ -262,7 +263,7 @@ static void compact(struct varstore *vs)
 	free(copy);
 }
 
-int varstore_set(struct varstore *vs, const char *name, const uint8_t guid[16], uint32_t attrs,
+int varstore_set(struct varstore *vs, const char *name, const struct guid *guid, uint32_t attrs,
 		 const void *data, uint32_t size)
 {
 	size_t hs = hdr_size(vs), nlen = strlen(name), need, limit = vs->store + vs->store_size;
@@ -285,33 +286,11 @@ int varstore_set(struct varstore *vs, const char *name, const uint8_t guid[16], 
 	put_le32(h + 4, attrs);
 	put_le32(h + 36, (uint32_t)(2 * (nlen + 1)));
 	put_le32(h + 40, size);
-	memcpy(h + 44, guid, 16);
+	memcpy(h + 44, guid->b, 16);
 	for (size_t i = 0; i <= nlen; i++)
 		put_le16(h + hs + 2 * i, (uint8_t)name[i]);
 	memcpy(h + hs + 2 * (nlen + 1), data, size);
 	/* Padding to the next header stays erased (0xFF). */
 	vs->end += need;
 	return 0;
-}
-
-int efi_guid_parse(const char *s, uint8_t out[16])
-{
-	unsigned b[16];
-	if (strlen(s) != 36 ||
-	    sscanf(s, "%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-%2x%2x%2x%2x%2x%2x", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &b[6], &b[7], &b[8], &b[9], &b[10], &b[11], &b[12], &b[13], &b[14],
-		   &b[15]) != 16)
-		return -EINVAL;
-	out[0] = (uint8_t)b[3]; out[1] = (uint8_t)b[2]; out[2] = (uint8_t)b[1]; out[3] = (uint8_t)b[0];
-	out[4] = (uint8_t)b[5]; out[5] = (uint8_t)b[4];
-	out[6] = (uint8_t)b[7]; out[7] = (uint8_t)b[6];
-	for (int i = 8; i < 16; i++)
-		out[i] = (uint8_t)b[i];
-	return 0;
-}
-
-void efi_guid_format(const uint8_t g[16], char out[37])
-{
-	snprintf(out, 37, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", get_le32(g), get_le16(g + 4),
-		 get_le16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }

@@ -18,13 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guid.h"
+
 #define EFI_VAR_NON_VOLATILE		0x00000001
 #define EFI_VAR_BOOTSERVICE_ACCESS	0x00000002
 #define EFI_VAR_RUNTIME_ACCESS		0x00000004
 #define EFI_VAR_NV_BS_RT		0x00000007
 
 /* EFI_GLOBAL_VARIABLE: 8BE4DF61-93CA-11D2-AA0D-00E098032B8C */
-extern const uint8_t efi_global_guid[16];
+extern const struct guid efi_global_guid;
 
 struct varstore {
 	uint8_t *img;		/* the whole VARS image (not owned) */
@@ -41,7 +43,7 @@ struct efivar {
 	size_t off;		/* header offset in the image */
 	uint8_t state;
 	uint32_t attrs;
-	uint8_t guid[16];
+	struct guid guid;
 	const uint8_t *name;	/* UTF-16LE, NameSize bytes incl. the NUL */
 	uint32_t name_size;
 	const uint8_t *data;
@@ -61,7 +63,7 @@ int varstore_open(struct varstore *vs, uint8_t *img, size_t len, char *why, size
 int varstore_next(const struct varstore *vs, struct efivar *v);
 
 /* Finds a live variable by ASCII name and GUID; 0 or -ENOENT. */
-int varstore_get(const struct varstore *vs, const char *name, const uint8_t guid[16],
+int varstore_get(const struct varstore *vs, const char *name, const struct guid *guid,
 		 struct efivar *v);
 
 /*
@@ -69,16 +71,12 @@ int varstore_get(const struct varstore *vs, const char *name, const uint8_t guid
  * copy is appended and the old one marked deleted. When the free space is
  * too small the store is compacted first. -ENOSPC if it still does not fit.
  */
-int varstore_set(struct varstore *vs, const char *name, const uint8_t guid[16], uint32_t attrs,
+int varstore_set(struct varstore *vs, const char *name, const struct guid *guid, uint32_t attrs,
 		 const void *data, uint32_t size);
 /* Marks a variable deleted; -ENOENT if absent. */
-int varstore_delete(struct varstore *vs, const char *name, const uint8_t guid[16]);
+int varstore_delete(struct varstore *vs, const char *name, const struct guid *guid);
 
 /* Converts a variable's UTF-16 name to ASCII ('?' for others). */
 void efivar_name(const struct efivar *v, char *out, size_t len);
-
-/* GUID text <-> EFI byte order. */
-int efi_guid_parse(const char *s, uint8_t out[16]);
-void efi_guid_format(const uint8_t g[16], char out[37]);
 
 #endif

@@ -368,7 +368,7 @@ int machine_devices_init(struct machine *m)
 	if ((r = io_bus_add(&m->pio, LAYOUT_FWCFG_BASE, 2, &fwcfg_io_ops, &m->fwcfg, "fw_cfg")) < 0 ||
 	    (r = io_bus_add(&m->pio, LAYOUT_FWCFG_DMA, 8, &fwcfg_dma_ops, &m->fwcfg, "fw_cfg-dma")) < 0)
 		return r;
-	return 0;
+	return machine_disks_init(m);
 }
 
 void machine_devices_reset(struct machine *m)
@@ -384,6 +384,7 @@ void machine_devices_reset(struct machine *m)
 
 void machine_devices_fini(struct machine *m)
 {
+	machine_disks_fini(m);
 	if (m->pflash.image && pflash_flush(&m->pflash) < 0)
 		log_err("the last UEFI variable changes could not be saved");
 	pflash_close(&m->pflash);

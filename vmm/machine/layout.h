@@ -70,5 +70,6 @@ static inline unsigned layout_intx_gsi(unsigned slot, unsigned pin)
 /* Fixed PCI functions on bus 0. */
 #define LAYOUT_HOSTBRIDGE_DEVFN	0x00		/* 00:00.0, 8086:29C0 */
 #define LAYOUT_LPC_DEVFN	((0x1f << 3) | 0)	/* 00:1f.0, 8086:2918 */
+#define LAYOUT_DISK_SLOT0	0x04	/* --disk N is 00:(4+N).0 */
 
 #endif

@@ -11,8 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disk/diskspec.h"
+
 #define MACHINE_MAX_CPUS 255
 #define MACHINE_MAX_SMBIOS_OVERRIDES 32
+#define MACHINE_MAX_DISKS 8
 
 enum machine_reboot { REBOOT_RESTART, REBOOT_EXIT };
 
@@ -40,6 +43,8 @@ struct machine_config {
 	const char *dmi_dir;		/* host SMBIOS strings (default /sys/class/dmi/id) */
 	const char *smbios_set[MACHINE_MAX_SMBIOS_OVERRIDES];	/* "type1.serial=..." */
 	unsigned n_smbios_set;
+	struct disk_spec disk[MACHINE_MAX_DISKS];	/* --disk */
+	unsigned ndisks;
 };
 
 /* Fills the defaults (1 CPU, 512 MiB, serial stdio, reboot restart). */

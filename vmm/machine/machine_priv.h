@@ -21,6 +21,11 @@
 #include "dev/sysctl.h"
 #include "dev/fwcfg.h"
 #include "dev/pflash.h"
+#include "dev/nvme.h"
+#include "core/worker.h"
+#include "virtio/virtio_blk.h"
+
+struct machine_disk;
 
 /* Why the vCPUs stopped (first writer wins until the machine restarts). */
 enum machine_event {
@@ -79,6 +84,7 @@ struct machine {
 	struct serial_backend serial;
 	uint64_t mmio64_base, mmio64_size;
 	unsigned resets;
+	struct machine_disk *disk[MACHINE_MAX_DISKS];
 };
 
 /* Records the first stop event and wakes the main loop. Any thread. */
@@ -94,6 +100,9 @@ int machine_send_msi(void *ctx, uint64_t addr, uint32_t data);
 int machine_devices_init(struct machine *m);
 void machine_devices_reset(struct machine *m);
 void machine_devices_fini(struct machine *m);
+/* disks.c: the --disk devices and their I/O threads. */
+int machine_disks_init(struct machine *m);
+void machine_disks_fini(struct machine *m);
 /* Maps the firmware flash into the (new) VM. */
 int machine_map_flash(struct machine *m);
 

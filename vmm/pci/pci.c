@@ -259,6 +259,23 @@ int pci_add_ext_cap(struct pci_dev *d, uint16_t id, uint8_t version, unsigned le
 	return (int)off;
 }
 
+int pci_add_pcie_cap(struct pci_dev *d, unsigned port_type)
+{
+	int cap = pci_add_cap(d, PCI_CAP_ID_EXP, 0x3c);
+
+	if (cap < 0)
+		return cap;
+	/* PCIe 4.0, 7.5.3: capability version 2; Device Capabilities: 128-byte
+	 * max payload, role-based error reporting; Device Control: relaxed
+	 * ordering, no-snoop and payload/read-request sizes are the OS's. */
+	pci_set16(d->cfg, (unsigned)cap + 2, (uint16_t)(2 | (port_type & 0xf) << 4));
+	pci_set32(d->cfg, (unsigned)cap + 4, 1u << 15);
+	pci_set16(d->cfg, (unsigned)cap + 8, 0x2810);
+	pci_set16(d->wmask, (unsigned)cap + 8, 0x7cff);
+	pci_set16(d->w1cmask, (unsigned)cap + 10, 0x000f);	/* Device Status errors */
+	return cap;
+}
+
 unsigned pci_find_cap(const struct pci_dev *d, uint8_t id)
 {
 	unsigned off = d->cfg[PCI_CAPABILITY_LIST];

@@ -147,6 +147,11 @@ int pci_dev_set_rom(struct pci_dev *d, uint64_t size, const struct io_ops *ops, 
 int pci_add_cap(struct pci_dev *d, uint8_t id, unsigned len);
 /* PCIe extended capability (at 0x100 and up); returns its offset. */
 int pci_add_ext_cap(struct pci_dev *d, uint16_t id, uint8_t version, unsigned len);
+/* PCI Express capability (v2) for a function of @port_type (PCI_EXP_TYPE_*);
+ * returns its offset or -ENOSPC. */
+#define PCI_EXP_TYPE_ENDPOINT	0x0
+#define PCI_EXP_TYPE_RC_END	0x9	/* root complex integrated endpoint */
+int pci_add_pcie_cap(struct pci_dev *d, unsigned port_type);
 /* Finds capability @id; returns its offset or 0. */
 unsigned pci_find_cap(const struct pci_dev *d, uint8_t id);
 
