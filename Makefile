@@ -6,6 +6,9 @@
 # build.sh calls these; new .c files are picked up without editing this file.
 
 OUT       ?= out
+# One spelling of every target, however OUT was given, so the dependency
+# files (-MMD) of one invocation match the rules of the next.
+override OUT := $(abspath $(OUT))
 MUSLCC    ?= musl-gcc
 HOSTCC    ?= gcc
 CLANG     ?= clang

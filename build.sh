@@ -27,7 +27,7 @@ QEMU_ORIG_SHA256=0901da33844a331bf8b3602b9c1fbd178e60b737c8e3ade678255bd090c9b9f
 # cJSON is built from Debian's source (with Debian's patches applied by
 # dpkg-source). inih's source tarball is not served by the mirror (404 for
 # libinih_55.orig.tar.gz), so we link the static library from libinih-dev,
-# which links cleanly with musl (tests/unit/test_thirdparty.c checks it).
+# which links cleanly with musl (for the boot manager's config file parser).
 CJSON_VER=1.7.15-1+deb12u4
 CJSON_SHA256="5308fd4bd90cef7aa060558514de6a1a4a0819974a26e6ed13973c5f624c24b2 cjson_1.7.15.orig.tar.gz
 afd19a970966cf534ff1e9ec077d710a5e7e78eb4ec9b499c8bdc32e55da12cb cjson_1.7.15-1+deb12u4.debian.tar.xz"
@@ -396,13 +396,21 @@ stage_test() {
 	return $rc
 }
 
-# polyvmm vs QEMU inside the same L1 (bench/run.py); not part of `test`.
+# polyvmm vs QEMU inside the same L1; not part of `test`.
+#   ./build.sh bench [boot|disk] [options of bench/boot.py or bench/disk.py]
+# With no selector both run with their defaults.
 stage_bench() {
+	local which=${1:-all} b
 	stage_deps
 	stage_image
 	timed qemu stage_qemu
 	make -s -C "$TOP" bench OUT="$OUT"
-	POLYBOOT_QEMU="$(qemu_dir)/bin/qemu-system-x86_64" POLYBOOT_OUT=$OUT python3 "$TOP/bench/run.py" "$@"
+	case $which in boot | disk) shift ;; all) ;; *) die "bench: boot or disk, not '$which'" ;; esac
+	for b in boot disk; do
+		[ "$which" = all ] || [ "$which" = $b ] || continue
+		POLYBOOT_QEMU="$(qemu_dir)/bin/qemu-system-x86_64" POLYBOOT_OUT=$OUT \
+			python3 "$TOP/bench/$b.py" "$@"
+	done
 }
 
 usage() {

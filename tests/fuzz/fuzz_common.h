@@ -13,6 +13,16 @@
 
 #include "core/bus.h"
 
+/* Interrupt sinks that drop everything. */
+static inline int fuzz_msi_nop(void *ctx, uint64_t addr, uint32_t data)
+{
+	return 0;
+}
+
+static inline void fuzz_irq_nop(void *ctx, unsigned gsi, int level)
+{
+}
+
 struct fuzz_region {
 	struct io_bus *bus;
 	uint64_t base, len;

@@ -18,8 +18,6 @@
 static struct nvme *n_g;
 
 static void kick(void *ctx, unsigned q) { nvme_process_sq(n_g, q); }
-static int send(void *c, uint64_t a, uint32_t d) { return 0; }
-static void set_level(void *c, unsigned gsi, int level) {}
 static uint64_t bar_read(void *o, uint64_t off, unsigned size) { return nvme_bar0_read(o, off, size); }
 static void bar_write(void *o, uint64_t off, uint64_t v, unsigned size) { nvme_bar0_write(o, off, v, size); }
 static const struct io_ops bar_ops = { bar_read, bar_write };
@@ -57,8 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	blk_open_mem(&blk, disk, DISK, size & 1);
 	io_bus_init(&mmio, "mmio");
 	io_bus_init(&pio, "pio");
-	pci_bus_init(bus, &pio, &mmio, 0xb0000000, (struct irq_line){ set_level, NULL, 0 });
-	if (nvme_init(n, "fuzz", &blk, 2, &mem, (struct msi_sink){ send, NULL },
+	pci_bus_init(bus, &pio, &mmio, 0xb0000000, (struct irq_line){ fuzz_irq_nop, NULL, 0 });
+	if (nvme_init(n, "fuzz", &blk, 2, &mem, (struct msi_sink){ fuzz_msi_nop, NULL },
 		      (struct nvme_host){ kick, NULL }) == 0 &&
 	    pci_bus_add(bus, &n->pci, 5 << 3) == 0) {
 		io_bus_add(&mmio, 0, NVME_BAR0_SIZE, &bar_ops, n, "bar0");

@@ -9,8 +9,6 @@
 #include "pci/msix.h"
 #include "pci/pci.h"
 
-static void set_level(void *c, unsigned gsi, int level) {}
-static int send(void *c, uint64_t a, uint32_t d) { return 0; }
 static void pm(void *c, uint16_t b, bool e) {}
 static uint64_t bar_read(void *o, uint64_t off, unsigned size) { return msix_table_read(o, off, size); }
 static void bar_write(void *o, uint64_t off, uint64_t v, unsigned size) { msix_table_write(o, off, v, size); }
@@ -33,14 +31,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	log_set_level(LOG_ERR);
 	io_bus_init(&pio, "pio");
 	io_bus_init(&mmio, "mmio");
-	pci_bus_init(bus, &pio, &mmio, LAYOUT_ECAM_BASE, (struct irq_line){ set_level, NULL, 0 });
+	pci_bus_init(bus, &pio, &mmio, LAYOUT_ECAM_BASE, (struct irq_line){ fuzz_irq_nop, NULL, 0 });
 	chipset_init(cs, bus, pm, NULL);
 	pci_dev_init(d, "dev", 0x1af4, 0x1042, 0x010000, 1, true);
 	pci_dev_set_bar(d, 0, PCI_BAR_MEM32, 0x4000, false, &bar_ops, x);
 	pci_dev_set_bar(d, 2, PCI_BAR_MEM64, 0x100000, true, &bar_ops, x);
 	pci_dev_set_bar(d, 4, PCI_BAR_IO, 0x40, false, &bar_ops, x);
 	pci_dev_set_intx_pin(d, 1);
-	msix_init(x, d, 8, 0, 0x0, 0x1000, (struct msi_sink){ send, NULL });
+	msix_init(x, d, 8, 0, 0x0, 0x1000, (struct msi_sink){ fuzz_msi_nop, NULL });
 	pci_add_ext_cap(d, 1, 1, 0x40);
 	pci_bus_add(bus, d, 3 << 3);
 	fuzz_run_accesses(data, size, regions, sizeof(regions) / sizeof(regions[0]));

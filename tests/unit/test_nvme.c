@@ -408,3 +408,32 @@ TEST(nvme_reset_and_interrupts)
 	CHECK_EQ(rd(&h, NVME_REG_CSTS, 4) & (NVME_CSTS_RDY | NVME_CSTS_CFS), NVME_CSTS_CFS);
 	teardown(&h);
 }
+
+static int fail_rw(struct blk *b, const struct iovec *iov, int n, uint64_t off)
+{
+	return -EIO;
+}
+
+static int fail_flush(struct blk *b)
+{
+	return -EIO;
+}
+
+static const struct blk_ops failing_ops = { fail_rw, fail_rw, fail_flush, NULL, NULL, NULL };
+
+TEST(nvme_host_io_errors_reach_the_guest)
+{
+	struct host h;
+
+	setup(&h, false);
+	make_io_queues(&h, 8, 8);
+	h.blk.ops = &failing_ops;	/* the host disk dies */
+	CHECK_EQ(io(&h, 0x02, 0, 1, DATA, 0), NVME_SC_READ_ERROR);
+	CHECK_EQ(io(&h, 0x01, 0, 1, DATA, 0), NVME_SC_WRITE_FAULT);
+	CHECK_EQ(cmd(&h, &h.io, (struct sqe){ .opc = 0x00, .nsid = 1 }, NULL), NVME_SC_WRITE_FAULT);
+	CHECK_EQ(h.n.stats.errors, 3);
+	/* Still ready; admin commands still work. */
+	CHECK_EQ(rd(&h, NVME_REG_CSTS, 4), NVME_CSTS_RDY);
+	CHECK_EQ(admin(&h, (struct sqe){ .opc = 0x06, .prp1 = DATA, .cdw10 = 1 }), 0);
+	teardown(&h);
+}

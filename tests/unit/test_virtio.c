@@ -453,3 +453,31 @@ TEST(virtio_queue_setup_checks)
 	CHECK_EQ(pci_cfg_read(&d.bus, 4 << 3, c + 16, 4) & 0xffff, 1);
 	teardown(&d);
 }
+
+static int fail_rw(struct blk *b, const struct iovec *iov, int n, uint64_t off)
+{
+	return -EIO;
+}
+
+static int fail_flush(struct blk *b)
+{
+	return -EIO;
+}
+
+static const struct blk_ops failing_ops = { fail_rw, fail_rw, fail_flush, NULL, NULL, NULL };
+
+TEST(virtio_blk_host_io_errors_reach_the_guest)
+{
+	struct drv d;
+
+	setup_dev(&d, false);
+	CHECK(negotiate(&d, BASIC | 1ULL << VIRTIO_BLK_F_FLUSH, 8));
+	d.blk.ops = &failing_ops;	/* the host disk dies */
+	CHECK_EQ(request(&d, VIRTIO_BLK_T_IN, 0, 512), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(request(&d, VIRTIO_BLK_T_OUT, 0, 512), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(request(&d, VIRTIO_BLK_T_FLUSH, 0, 0), VIRTIO_BLK_S_IOERR);
+	CHECK_EQ(d.vb.stats.errors, 3);
+	/* The device keeps working: no reset needed, no VMM exit. */
+	CHECK(!(r(&d, 0x14, 1) & VIRTIO_STATUS_NEEDS_RESET));
+	teardown(&d);
+}

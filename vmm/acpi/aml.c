@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guid.h"
+
 void aml_init(struct aml *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -245,31 +247,14 @@ void aml_package(struct aml *a, unsigned nelems, struct aml *elems)
 	aml_pkg(a, AML_PACKAGE_OP, false, &t);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int aml_uuid(struct aml *a, const char *s)
 {
-	/* Text byte positions of the 16 bytes in ToUUID's output order. */
-	static const unsigned pos[16] = { 6, 4, 2, 0, 11, 9, 16, 14, 19, 21, 24, 26, 28, 30, 32, 34 };
-	uint8_t b[16];
+	/* ToUUID's byte order is the EFI GUID's (ACPI 6.5, 19.6.142). */
+	struct guid g;
 
-	if (strlen(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+	if (guid_parse(s, &g) < 0)
 		return -EINVAL;
-	for (int i = 0; i < 16; i++) {
-		int hi = hexval(s[pos[i]]), lo = hexval(s[pos[i] + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		b[i] = (uint8_t)(hi << 4 | lo);
-	}
-	aml_buffer(a, b, 16);
+	aml_buffer(a, g.b, 16);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "acpi/aml.h"
+#include "guid.h"
 #include "util.h"
 
 static const struct {
@@ -135,27 +136,13 @@ int smbios_info_set(struct smbios_info *i, const char *a, char *err, size_t errl
 
 int smbios_parse_uuid(const char *s, uint8_t out[16])
 {
-	uint8_t b[16];
-	int n = 0;
+	/* SMBIOS 2.6+ stores time-low, time-mid and time-hi little-endian:
+	 * the EFI GUID byte order. */
+	struct guid g;
 
-	for (const char *p = s; *p; p++) {
-		int hi, lo;
-		if (*p == '-')
-			continue;
-		if (n == 16 || !isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]))
-			return -EINVAL;
-		hi = isdigit((unsigned char)p[0]) ? p[0] - '0' : tolower((unsigned char)p[0]) - 'a' + 10;
-		lo = isdigit((unsigned char)p[1]) ? p[1] - '0' : tolower((unsigned char)p[1]) - 'a' + 10;
-		b[n++] = (uint8_t)(hi << 4 | lo);
-		p++;
-	}
-	if (n != 16 || strlen(s) != 36)
+	if (guid_parse(s, &g) < 0)
 		return -EINVAL;
-	/* Time-low, time-mid, time-hi are little-endian in SMBIOS 2.6+. */
-	out[0] = b[3]; out[1] = b[2]; out[2] = b[1]; out[3] = b[0];
-	out[4] = b[5]; out[5] = b[4];
-	out[6] = b[7]; out[7] = b[6];
-	memcpy(out + 8, b + 8, 8);
+	memcpy(out, g.b, 16);
 	return 0;
 }
 

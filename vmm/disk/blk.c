@@ -301,17 +301,22 @@ static int file_discard(struct blk *b, uint64_t off, uint64_t len)
 
 static int zero_by_writing(struct blk *b, uint64_t off, uint64_t len)
 {
-	static const uint8_t zero[65536] __attribute__((aligned(4096)));
+	const size_t chunk = 65536;
+	uint8_t *zero;
 	int r = 0;
 
+	if (posix_memalign((void **)&zero, DIO_ALIGN, chunk))
+		return -ENOMEM;
+	memset(zero, 0, chunk);
 	while (len && r == 0) {
-		uint64_t k = MIN(len, sizeof(zero));
-		struct iovec v = { (void *)zero, k };
+		uint64_t k = MIN(len, chunk);
+		struct iovec v = { zero, k };
 
 		r = file_rw(b, true, &v, 1, off);
 		off += k;
 		len -= k;
 	}
+	free(zero);
 	return r;
 }
 

@@ -380,6 +380,7 @@ void machine_devices_reset(struct machine *m)
 	rtc_reset(&m->rtc);
 	fwcfg_reset(&m->fwcfg);
 	pflash_reset(&m->pflash);
+	machine_disks_reset(m);
 }
 
 void machine_devices_fini(struct machine *m)

@@ -4,13 +4,17 @@
  * thread per queue. Doorbells: virtio notifications are ioeventfds on the
  * queue's worker eventfd (KVM wakes the worker, the vCPU does not exit to
  * us); NVMe doorbells carry the new tail, so they exit, record it, and
- * kick the worker.
+ * kick the worker. Completions reach the guest through one irqfd per
+ * MSI-X vector, whose KVM route follows the guest's vector table.
  */
 #define LOG_MOD "disk"
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "disk/synth.h"
 #include "log.h"
@@ -18,8 +22,18 @@
 #include "machine/machine_priv.h"
 #include "util.h"
 
+/* An eventfd per MSI-X vector, attached to a KVM MSI route (GSI) once the
+ * guest has programmed and unmasked the vector. */
+struct msix_irqfds {
+	struct machine *m;
+	struct msix *x;
+	int efd[MSIX_MAX_VECTORS];
+	int gsi[MSIX_MAX_VECTORS];	/* -1: no route in the current VM */
+};
+
 struct machine_disk {
 	struct machine *m;
+	struct msix_irqfds irq;
 	struct blk blk;
 	bool blk_open;
 	struct virtio_blk *vb;
@@ -73,6 +87,68 @@ static void virtio_doorbell(void *ctx, unsigned q, uint64_t gpa, unsigned len, b
 			 strerror(-r));
 }
 
+static void irqfd_vector_changed(void *ctx, unsigned vec)
+{
+	struct msix_irqfds *f = ctx;
+	struct machine *m = f->m;
+	uint64_t addr;
+	uint32_t data;
+	int r = 0;
+
+	if (vec >= f->x->nvec || f->efd[vec] < 0)
+		return;
+	/* A masked vector keeps its route; msix.c holds its messages. */
+	if (!msix_vector(f->x, vec, &addr, &data))
+		return;
+	pthread_rwlock_rdlock(&m->vm_lock);
+	if (m->vm_live) {
+		if (f->gsi[vec] < 0) {
+			r = kvmvm_irqfd_msi(&m->vm, f->efd[vec], addr, data);
+			if (r >= 0)
+				__atomic_store_n(&f->gsi[vec], r, __ATOMIC_RELEASE);
+		} else {
+			r = kvmvm_msi_route_update(&m->vm, f->gsi[vec], addr, data);
+		}
+	}
+	pthread_rwlock_unlock(&m->vm_lock);
+	if (r < 0)	/* KVM_SIGNAL_MSI through the sink still works */
+		log_warn("MSI-X vector %u: irqfd route: %s", vec, strerror(-r));
+}
+
+static int irqfd_fire(void *ctx, unsigned vec)
+{
+	struct msix_irqfds *f = ctx;
+	uint64_t one = 1;
+
+	if (vec >= MSIX_MAX_VECTORS || __atomic_load_n(&f->gsi[vec], __ATOMIC_ACQUIRE) < 0)
+		return -ENOENT;
+	return write(f->efd[vec], &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
+}
+
+static int irqfds_init(struct msix_irqfds *f, struct machine *m, struct msix *x)
+{
+	f->m = m;
+	f->x = x;
+	for (unsigned v = 0; v < MSIX_MAX_VECTORS; v++)
+		f->efd[v] = f->gsi[v] = -1;
+	for (unsigned v = 0; v < x->nvec; v++) {
+		f->efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (f->efd[v] < 0)
+			return -errno;
+	}
+	x->vector_changed = irqfd_vector_changed;
+	x->fire = irqfd_fire;
+	x->vector_ctx = f;
+	return 0;
+}
+
+static void irqfds_fini(struct msix_irqfds *f)
+{
+	for (unsigned v = 0; v < MSIX_MAX_VECTORS; v++)
+		if (f->x && f->efd[v] >= 0)
+			close(f->efd[v]);
+}
+
 static int open_backend(struct machine_disk *d, const struct disk_spec *s)
 {
 	char why[512];
@@ -123,6 +199,8 @@ static int add_disk(struct machine *m, unsigned i)
 				    (struct virtio_host){ virtio_kick, virtio_doorbell, d });
 		pci = &d->vb->vp.pci;
 	}
+	if (r == 0)
+		r = irqfds_init(&d->irq, m, d->nvme ? &d->nvme->msix : &d->vb->vp.msix);
 	if (r < 0) {
 		log_err("%s: device setup: %s", d->name, strerror(-r));
 		return r;
@@ -154,6 +232,16 @@ int machine_disks_init(struct machine *m)
 	return 0;
 }
 
+void machine_disks_reset(struct machine *m)
+{
+	/* The routes went with the previous VM; the guest programs the vectors
+	 * again (the PCI reset masked them all). */
+	for (unsigned i = 0; i < MACHINE_MAX_DISKS; i++)
+		if (m->disk[i])
+			for (unsigned v = 0; v < MSIX_MAX_VECTORS; v++)
+				m->disk[i]->irq.gsi[v] = -1;
+}
+
 void machine_disks_fini(struct machine *m)
 {
 	for (unsigned i = 0; i < MACHINE_MAX_DISKS; i++) {
@@ -167,6 +255,7 @@ void machine_disks_fini(struct machine *m)
 				log_err("%s: final flush of %s failed", d->name, d->blk.desc);
 			blk_close(&d->blk);
 		}
+		irqfds_fini(&d->irq);
 		if (d->vb)
 			virtio_blk_fini(d->vb);
 		free(d->vb);

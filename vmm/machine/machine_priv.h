@@ -102,6 +102,7 @@ void machine_devices_reset(struct machine *m);
 void machine_devices_fini(struct machine *m);
 /* disks.c: the --disk devices and their I/O threads. */
 int machine_disks_init(struct machine *m);
+void machine_disks_reset(struct machine *m);
 void machine_disks_fini(struct machine *m);
 /* Maps the firmware flash into the (new) VM. */
 int machine_map_flash(struct machine *m);

@@ -55,6 +55,14 @@ bool msix_enabled(const struct msix *x)
 	return (ctrl(x) & (MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL)) == MSIX_CTRL_ENABLE;
 }
 
+/* Called with x->lock held; the vector is enabled and unmasked. */
+static int deliver(struct msix *x, unsigned v)
+{
+	if (x->fire && x->fire(x->vector_ctx, v) == 0)
+		return 0;
+	return msi_send(&x->sink, x->entry[v].addr, x->entry[v].data);
+}
+
 /* Called with x->lock held. */
 static void deliver_pending(struct msix *x)
 {
@@ -63,7 +71,7 @@ static void deliver_pending(struct msix *x)
 	for (unsigned v = 0; v < x->nvec; v++) {
 		if ((x->pending & (1ULL << v)) && !(x->entry[v].ctrl & MSIX_VEC_MASKED)) {
 			x->pending &= ~(1ULL << v);
-			msi_send(&x->sink, x->entry[v].addr, x->entry[v].data);
+			deliver(x, v);
 		}
 	}
 }
@@ -80,7 +88,7 @@ int msix_notify(struct msix *x, unsigned vec)
 	} else if ((ctrl(x) & MSIX_CTRL_MASKALL) || (x->entry[vec].ctrl & MSIX_VEC_MASKED)) {
 		x->pending |= 1ULL << vec;
 	} else {
-		r = msi_send(&x->sink, x->entry[vec].addr, x->entry[vec].data);
+		r = deliver(x, vec);
 	}
 	pthread_mutex_unlock(&x->lock);
 	return r;

@@ -34,6 +34,9 @@ struct msix {
 	struct msi_sink sink;
 	/* Optional: a vector's address/data/mask changed (for irqfd routes). */
 	void (*vector_changed)(void *ctx, unsigned vec);
+	/* Optional: delivers an unmasked vector another way (its irqfd);
+	 * returns non-zero to fall back to the sink. */
+	int (*fire)(void *ctx, unsigned vec);
 	void *vector_ctx;
 	pthread_mutex_t lock;
 };

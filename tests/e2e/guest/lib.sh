@@ -14,9 +14,16 @@ check() { # name status detail...
 vm_start() {
 	local n=$1
 	shift
+	vm_run $n polyvmm --name "$n" --serial stdio "$@"
+}
+
+# vm_run NAME COMMAND...: any VMM with its serial console on stdin/stdout.
+vm_run() {
+	local n=$1
+	shift
 	rm -f /tmp/$n.in /tmp/$n.log /tmp/$n.rc
 	mkfifo /tmp/$n.in
-	( polyvmm --name "$n" --serial stdio "$@" </tmp/$n.in >/tmp/$n.log 2>&1; echo $? >/tmp/$n.rc ) &
+	( "$@" </tmp/$n.in >/tmp/$n.log 2>&1; echo $? >/tmp/$n.rc ) &
 	# Hold the FIFO open for writing so polyvmm's stdin never sees EOF.
 	eval "exec $(vm_fd $n)>/tmp/$n.in"
 	date +%s >/tmp/$n.t0

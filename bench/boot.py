@@ -2,7 +2,7 @@
 """polyvmm vs QEMU, side by side in the same L1 (the firmware in the nested
 harness), same OVMF files, same vCPUs and memory, same KVM.
 
-usage: bench/run.py [--runs 5] [--cpus 1,2] [--memory 256M]
+usage: bench/boot.py [--runs 5] [--cpus 1,2] [--memory 256M]
 
 Measures, for each VMM, alternating runs:
   - time from process start to "Shell>" on the serial console (OVMF's 5 s
@@ -15,55 +15,14 @@ shared libraries on a payload disk. Results go to out/bench/boot.md.
 import argparse
 import os
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.environ.get("POLYBOOT_OUT", os.path.join(TOP, "out"))
 sys.path.insert(0, os.path.join(TOP, "tests", "harness"))
 import harness  # noqa: E402
-
-QEMU_ROMS = ["kvmvapic.bin", "linuxboot_dma.bin", "linuxboot.bin", "multiboot_dma.bin", "pvh.bin"]
-
-
-def build_payload(work):
-    """An ext4 image with QEMU + its libraries, bench-boot and the script."""
-    root = os.path.join(work, "payload")
-    shutil.rmtree(root, ignore_errors=True)
-    q = os.path.join(root, "qemu")
-    os.makedirs(os.path.join(q, "lib"))
-    os.makedirs(os.path.join(q, "share"))
-    qemu = shutil.which("qemu-system-x86_64")
-    if not qemu:
-        sys.exit("bench: Debian's qemu-system-x86_64 is not installed (./build.sh deps)")
-    shutil.copy(qemu, q)
-    ldd = subprocess.run(["ldd", qemu], capture_output=True, text=True, check=True).stdout
-    for m in re.finditer(r"(/\S+) \(0x", ldd):
-        lib = m.group(1)
-        dst = os.path.join(q, "lib", os.path.basename(lib))
-        shutil.copy(os.path.realpath(lib), dst)
-    ld = [l for l in os.listdir(os.path.join(q, "lib")) if l.startswith("ld-linux")]
-    if not ld:
-        sys.exit("bench: no dynamic loader found in ldd output")
-    os.rename(os.path.join(q, "lib", ld[0]), os.path.join(q, "ld.so"))
-    for rom in QEMU_ROMS:
-        src = os.path.join("/usr/share/qemu", rom)
-        if os.path.exists(src):
-            shutil.copy(src, os.path.join(q, "share"))
-    shutil.copy(os.path.join(OUT, "bin", "bench-boot"), root)
-    ver = subprocess.run([qemu, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
-    with open(os.path.join(root, "qemu-version"), "w") as f:
-        f.write(ver + "\n")
-    size = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(q) for fn in fns)
-    img = os.path.join(work, "payload.img")
-    mib = size // (1 << 20) + 64
-    if os.path.exists(img):
-        os.unlink(img)
-    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "bench", "-d", root, img, "%dM" % mib], check=True)
-    return img, ver
-
+from payload import build_payload, write_report  # noqa: E402
 
 SCRIPT = r"""#!/bin/sh
 mkdir -p /mnt/bench
@@ -97,7 +56,7 @@ def main():
     a = ap.parse_args()
     work = os.path.join(OUT, "bench")
     os.makedirs(work, exist_ok=True)
-    img, qver = build_payload(work)
+    img, qver = build_payload(work, [os.path.join(OUT, "bin", "bench-boot")])
     script = (SCRIPT.replace("@CPUS@", " ".join(a.cpus.split(",")))
               .replace("@RUNS@", str(a.runs)).replace("@MEM@", a.memory))
     pack = harness.make_testpack(os.path.join(work, "bench.tar"), script)
@@ -143,10 +102,7 @@ def main():
     lines += ["", "RSS counts every resident page of the process except the guest RAM mapping. For polyvmm",
               "the firmware images are the OVMF code file mapped read-only into the guest and the",
               "in-memory variable store; QEMU holds its own copies of both inside its figure."]
-    report = "\n".join(lines) + "\n"
-    with open(os.path.join(work, "boot.md"), "w") as f:
-        f.write(report)
-    print(report)
+    write_report(os.path.join(work, "boot.md"), lines)
 
 
 if __name__ == "__main__":
