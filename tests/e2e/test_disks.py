@@ -39,10 +39,14 @@ grep -q 'HD(1,GPT,.*grubx64.efi' /tmp/ba.log; check boot-entry $? "$(tr '\n' ' '
 marker() { tr -d '\r' </tmp/$1.log | grep '^POLYBOOT-GUEST' | tail -1; }
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 # expect_marker VM CPUS MEM_MIB MODEL_PREFIX: the fields every boot must show
+# (all CPUs, the memory, the disk model, ACPI with the RTC, COM1 and the
+# power button it describes, the data file intact)
 expect_marker() {
 	local m=$(marker $1) kb
 	kb=$(field "$m" mem_kb)
 	[ "$(field "$m" cpus)" = $2 ] && [ "$(field "$m" acpi)" = on ] &&
+	[ "$(field "$m" rtc)" = rtc_cmos ] && [ "$(field "$m" com1)" = 16550A@3f8 ] &&
+	[ "$(field "$m" pwrbtn)" = acpi ] &&
 	[ "$(field "$m" data)" = ok ] && [ "$kb" -gt $(($3 * 1024 * 85 / 100)) ] &&
 	[ "$kb" -le $(($3 * 1024)) ] && case "$(field "$m" model)" in $4*) true ;; *) false ;; esac
 }
