@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "core/bus.h"
+#include "core/guest_mem.h"
+#include "pci/pci.h"
 
 /* Interrupt sinks that drop everything. */
 static inline int fuzz_msi_nop(void *ctx, uint64_t addr, uint32_t data)
@@ -21,6 +23,29 @@ static inline int fuzz_msi_nop(void *ctx, uint64_t addr, uint32_t data)
 
 static inline void fuzz_irq_nop(void *ctx, unsigned gsi, int level)
 {
+}
+
+/* Bus 0 with its I/O buses and guest RAM at 0, for PCI device targets. */
+struct fuzz_pci {
+	struct io_bus pio, mmio;
+	struct pci_bus bus;
+	struct guest_mem mem;
+};
+
+static inline void fuzz_pci_init(struct fuzz_pci *f, uint8_t *ram, uint64_t ram_size)
+{
+	memset(f, 0, sizeof(*f));
+	gm_add(&f->mem, 0, ram_size, ram);
+	io_bus_init(&f->pio, "pio");
+	io_bus_init(&f->mmio, "mmio");
+	pci_bus_init(&f->bus, &f->pio, &f->mmio, 0xb0000000,
+		     (struct irq_line){ fuzz_irq_nop, NULL, 0 });
+}
+
+static inline void fuzz_pci_fini(struct fuzz_pci *f)
+{
+	io_bus_destroy(&f->pio);
+	io_bus_destroy(&f->mmio);
 }
 
 struct fuzz_region {

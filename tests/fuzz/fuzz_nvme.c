@@ -40,26 +40,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t ram[RAM], disk[DISK];
-	struct guest_mem mem = { 0 };
-	struct io_bus mmio, pio;
-	struct pci_bus *bus = calloc(1, sizeof(*bus));
+	struct fuzz_pci *f = calloc(1, sizeof(*f));
 	struct nvme *n = calloc(1, sizeof(*n));
 	struct blk blk;
 	size_t seed = MIN(size, (size_t)0x800);
-	const struct fuzz_region regions[] = { { &mmio, 0, 0x1100 }, { &mmio, 0x2000, 0x1100 } };
+	const struct fuzz_region regions[] = { { &f->mmio, 0, 0x1100 }, { &f->mmio, 0x2000, 0x1100 } };
 
 	log_set_level(LOG_ERR);
 	n_g = n;
 	memset(ram, 0, sizeof(ram));
-	gm_add(&mem, 0, RAM, ram);
+	fuzz_pci_init(f, ram, RAM);
 	blk_open_mem(&blk, disk, DISK, size & 1);
-	io_bus_init(&mmio, "mmio");
-	io_bus_init(&pio, "pio");
-	pci_bus_init(bus, &pio, &mmio, 0xb0000000, (struct irq_line){ fuzz_irq_nop, NULL, 0 });
-	if (nvme_init(n, "fuzz", &blk, 2, &mem, (struct msi_sink){ fuzz_msi_nop, NULL },
+	if (nvme_init(n, "fuzz", &blk, 2, &f->mem, (struct msi_sink){ fuzz_msi_nop, NULL },
 		      (struct nvme_host){ kick, NULL }) == 0 &&
-	    pci_bus_add(bus, &n->pci, 5 << 3) == 0) {
-		io_bus_add(&mmio, 0, NVME_BAR0_SIZE, &bar_ops, n, "bar0");
+	    pci_bus_add(&f->bus, &n->pci, 5 << 3) == 0) {
+		io_bus_add(&f->mmio, 0, NVME_BAR0_SIZE, &bar_ops, n, "bar0");
 		bar_write(n, NVME_REG_AQA, 15 << 16 | 15, 4);
 		bar_write(n, NVME_REG_ASQ, 0x1000, 8);
 		bar_write(n, NVME_REG_ACQ, 0x2000, 8);
@@ -80,9 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (size > seed)
 			fuzz_run_accesses(data + seed, size - seed, regions, 2);
 	}
-	io_bus_destroy(&mmio);
-	io_bus_destroy(&pio);
+	fuzz_pci_fini(f);
 	free(n);
-	free(bus);
+	free(f);
 	return 0;
 }

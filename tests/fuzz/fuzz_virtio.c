@@ -26,13 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t ram[RAM], disk[DISK];
-	struct guest_mem mem = { 0 };
-	struct io_bus mmio, pio;
-	struct pci_bus *bus = calloc(1, sizeof(*bus));
+	struct fuzz_pci *f = calloc(1, sizeof(*f));
 	struct virtio_blk *vb = calloc(1, sizeof(*vb));
 	struct blk blk;
 	size_t seed = MIN(size, (size_t)0xc0);
-	const struct fuzz_region regions[] = { { &mmio, 0, VIRTIO_PCI_BAR0_SIZE } };
+	const struct fuzz_region regions[] = { { &f->mmio, 0, VIRTIO_PCI_BAR0_SIZE } };
 
 	log_set_level(LOG_ERR);
 	vb_g = vb;
@@ -42,15 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * 0x1000 for the buffers to point at. */
 	memcpy(ram, data, seed);
 	memcpy(ram + 0x1000, data + seed, MIN(size - seed, (size_t)RAM - 0x1000));
-	gm_add(&mem, 0, RAM, ram);
+	fuzz_pci_init(f, ram, RAM);
 	blk_open_mem(&blk, disk, DISK, size & 1);
-	io_bus_init(&mmio, "mmio");
-	io_bus_init(&pio, "pio");
-	pci_bus_init(bus, &pio, &mmio, 0xb0000000, (struct irq_line){ fuzz_irq_nop, NULL, 0 });
-	if (virtio_blk_init(vb, "fuzz", &blk, 2, &mem, (struct msi_sink){ fuzz_msi_nop, NULL },
+	if (virtio_blk_init(vb, "fuzz", &blk, 2, &f->mem, (struct msi_sink){ fuzz_msi_nop, NULL },
 			    (struct virtio_host){ kick, NULL, NULL }) == 0 &&
-	    pci_bus_add(bus, &vb->vp.pci, 4 << 3) == 0) {
-		io_bus_add(&mmio, 0, VIRTIO_PCI_BAR0_SIZE, &bar_ops, &vb->vp, "bar0");
+	    pci_bus_add(&f->bus, &vb->vp.pci, 4 << 3) == 0) {
+		io_bus_add(&f->mmio, 0, VIRTIO_PCI_BAR0_SIZE, &bar_ops, &vb->vp, "bar0");
 		/* A driver that negotiated everything and enabled queue 0. */
 		bar_write(&vb->vp, 0x14, 3, 1);
 		bar_write(&vb->vp, 0x08, 0, 4);
@@ -70,9 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bar_write(&vb->vp, VIRTIO_PCI_NOTIFY, 0, 2);
 	}
 	virtio_blk_fini(vb);
-	io_bus_destroy(&mmio);
-	io_bus_destroy(&pio);
+	fuzz_pci_fini(f);
 	free(vb);
-	free(bus);
+	free(f);
 	return 0;
 }
