@@ -10,6 +10,7 @@
 #include "core/bus.h"
 #include "core/evloop.h"
 #include "core/guest_mem.h"
+#include "core/worker.h"
 #include "util.h"
 
 struct rec {
@@ -180,4 +181,24 @@ TEST(evloop_timer_and_stop)
 	CHECK_EQ(ev_run(&l), 0);	/* returns because of the stop */
 	ev_timer_destroy(&l, &t);
 	ev_destroy(&l);
+}
+
+static void count_run(void *ctx, unsigned arg)
+{
+	__atomic_fetch_add((unsigned *)ctx, arg, __ATOMIC_SEQ_CST);
+}
+
+TEST(worker_runs_on_kick_and_stops)
+{
+	struct worker w;
+	unsigned n = 0;
+
+	CHECK_EQ(worker_start(&w, "t", count_run, &n, 3), 0);
+	worker_kick(&w);
+	for (int i = 0; i < 1000 && __atomic_load_n(&n, __ATOMIC_SEQ_CST) == 0; i++)
+		usleep(1000);
+	CHECK_EQ(__atomic_load_n(&n, __ATOMIC_SEQ_CST), 3);	/* one call, with its argument */
+	worker_stop(&w);
+	CHECK(!w.running);
+	worker_stop(&w);	/* stopping twice is harmless */
 }
