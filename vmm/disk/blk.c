@@ -251,7 +251,7 @@ static int file_rw(struct blk *b, bool write, const struct iovec *iov, int n, ui
 	len = (uint64_t)iov_total(iov, n);
 	if (off % b->lbs || len % b->lbs)
 		return -EINVAL;
-	if (posix_memalign((void **)&bounce, DIO_ALIGN, BOUNCE_MAX))
+	if (posix_memalign((void **)&bounce, DIO_ALIGN, (size_t)MIN(len, BOUNCE_MAX)))
 		return -ENOMEM;
 	while (done < len && r == 0) {
 		size_t chunk = (size_t)MIN(len - done, BOUNCE_MAX);
