@@ -362,11 +362,7 @@ static void vp_bar_moved(struct pci_dev *d, int idx, bool mapped, uint64_t addr)
 {
 	struct virtio_pci *vp = d->opaque;
 
-	if (idx != 0)
-		return;
-	vp->bar0 = addr;
-	vp->bar0_mapped = mapped;
-	if (!vp->host.doorbell)
+	if (idx != 0 || !vp->host.doorbell)
 		return;
 	for (unsigned q = 0; q < vp->nqueues; q++)
 		vp->host.doorbell(vp->host.ctx, q, addr + VIRTIO_PCI_NOTIFY + VIRTIO_PCI_NOTIFY_MULT * q,

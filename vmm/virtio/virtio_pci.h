@@ -97,8 +97,6 @@ struct virtio_pci {
 	unsigned config_len;
 	struct virtio_queue q[VIRTIO_MAX_QUEUES];
 	pthread_mutex_t lock;		/* common configuration registers */
-	uint64_t bar0;			/* current BAR 0 address when mapped */
-	bool bar0_mapped;
 	unsigned pcicfg_cap;		/* VIRTIO_PCI_CAP_PCI_CFG offset */
 };
 
