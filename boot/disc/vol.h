@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Reads @len bytes at byte offset @off; 0 or -errno (same as gpt_read_fn). */
 typedef int (*vol_read_fn)(void *ctx, uint64_t off, void *buf, size_t len);
@@ -54,12 +55,11 @@ struct vol_mem {
 static inline int vol_mem_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	const struct vol_mem *m = ctx;
-	const uint8_t *src = m->buf;
 
 	if (off > m->len || len > m->len - off)
 		return -EIO;
-	for (size_t i = 0; i < len; i++)
-		((uint8_t *)buf)[i] = src[off + i];
+	if (len)
+		memcpy(buf, m->buf + off, len);
 	return 0;
 }
 
