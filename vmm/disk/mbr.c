@@ -93,7 +93,12 @@ static void read_logicals(gpt_read_fn read_at, void *ctx, unsigned ss, uint64_t 
 		}
 		if (!mbr_is_extended(next.type) || !next.sectors)
 			return;
-		if (next.start == 0 || next.start >= len) {
+		if (next.start == 0) {
+			snprintf(why, whylen, "EBR chain loops back to the first EBR at LBA %llu",
+				 (unsigned long long)ext);
+			return;
+		}
+		if (next.start >= len) {
 			snprintf(why, whylen, "EBR link to LBA %llu outside the extended partition",
 				 (unsigned long long)(ext + next.start));
 			return;
