@@ -43,6 +43,8 @@ DEPS=(
 	ninja-build libglib2.0-dev libpixman-1-dev pkg-config python3-pycotap dpkg-dev
 	acpica-tools clang libclang-rt-14-dev
 	grub-efi-amd64-bin grub-pc-bin systemd-boot-efi ntfs-3g xorriso
+	btrfs-progs xfsprogs shim-signed shim-helpers-amd64-signed shim-unsigned qemu-utils
+	libfaketime syslinux-common
 )
 DEPS_BPO=(meson seabios qemu-system-data qemu-system-x86)
 

@@ -42,7 +42,7 @@ static const struct {
 	{ "ext3", "ext4", "noload" },
 	{ "ext4", "ext4", "noload" },
 	{ "btrfs", "btrfs", "rescue=nologreplay" },
-	{ "xfs", "xfs", "norecovery" },
+	{ "xfs", "xfs", "norecovery,nouuid" },	/* nouuid: a cloned disk next to its original */
 	{ "ntfs", "ntfs3", "" },
 	{ "vfat", "vfat", "" },
 	{ "iso9660", "iso9660", "" },

@@ -10,7 +10,7 @@
  *    filesystem driver decides, and the loop device goes away at umount;
  *  - with options that keep drivers from writing on their own: ext2/3/4
  *    "ro,noload" (plain ro still replays the journal), btrfs
- *    "ro,rescue=nologreplay", xfs "ro,norecovery", ntfs3 "ro", vfat "ro",
+ *    "ro,rescue=nologreplay", xfs "ro,norecovery,nouuid", ntfs3 "ro", vfat "ro",
  *    iso9660 "ro"; always MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
  *  - files inside are opened with openat2(RESOLVE_IN_ROOT), so an
  *    absolute or ".." symlink on the scanned disk resolves inside that

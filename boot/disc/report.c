@@ -122,6 +122,11 @@ static cJSON *sharers(const struct scan *s, const struct sc_os *self, const stru
 			const struct sc_need *m = &o->needs[j];
 			bool same = n->part ? m->part == n->part : (m->disk == n->disk);
 
+			/* image files side by side on one filesystem: polyboot reads
+			 * that filesystem for both; no VM mounts it */
+			if (!strcmp(n->role, "image") && !strcmp(m->role, "image"))
+				continue;
+
 			/* a whole disk is shared with every OS on one of its partitions */
 			if (!same && !n->part && m->part && m->part->disk == n->disk)
 				same = true;

@@ -340,6 +340,15 @@ static uint32_t fnv1a32(const void *buf, size_t len, uint32_t h)
 	return h;
 }
 
+/* An MBR disk is known by its signature; without one (0), by its LBA 0 and size. */
+static void mbr_id(struct sc_disk *d, uint32_t sig)
+{
+	if (sig)
+		snprintf(d->id, sizeof(d->id), "mbr:%08x", sig);
+	else
+		snprintf(d->id, sizeof(d->id), "mbr:0-%08x", fnv1a32(d->lba0, 512, fnv1a32(&d->size, 8, 2166136261u)));
+}
+
 static void read_table(struct scan *s, struct sc_disk *d)
 {
 	char why[512];
@@ -378,7 +387,7 @@ static void read_table(struct scan *s, struct sc_disk *d)
 			snprintf(d->id, sizeof(d->id), "gpt:%s", t);
 		} else {
 			warn_add(&d->warn, "%s: protective MBR but no valid GPT: %s", d->name, why);
-			snprintf(d->id, sizeof(d->id), "mbr:%08x", m.disk_signature);
+			mbr_id(d, m.disk_signature);
 		}
 		free(g);
 		return;
@@ -387,10 +396,7 @@ static void read_table(struct scan *s, struct sc_disk *d)
 	if (why[0])
 		warn_add(&d->warn, "%s: %s", d->name, why);
 	add_mbr_parts(d, &m);
-	if (m.disk_signature)
-		snprintf(d->id, sizeof(d->id), "mbr:%08x", m.disk_signature);
-	else
-		snprintf(d->id, sizeof(d->id), "mbr:0-%08x", fnv1a32(d->lba0, 512, 2166136261u));
+	mbr_id(d, m.disk_signature);
 }
 
 static void part_dev_name(struct sc_disk *d, struct sc_part *p)
@@ -479,8 +485,11 @@ static int part_mount(struct scan *s, struct sc_part *p)
 	r = mnt_mount(p->disk->fd, p->start, p->size, p->disk->sector, fs_type_name(p->fs.type),
 		      p->mnt_extra[0] ? p->mnt_extra : NULL, p->mnt, why, sizeof(why));
 	if (r < 0) {
-		warn_add(&p->warn, "%s partition %u (%s): not read: %s", p->disk->name, p->num,
-			 fs_type_name(p->fs.type), why);
+		/* with options from a kernel command line (subvol=), the OS that
+		 * asked for them reports it */
+		if (!p->mnt_extra[0])
+			warn_add(&p->warn, "%s partition %u (%s): not read: %s", p->disk->name, p->num,
+				 fs_type_name(p->fs.type), why);
 		rmdir(p->mnt);
 		return p->mnt_err = r;
 	}
@@ -828,6 +837,41 @@ static void release_all(struct scan *s)
 	}
 }
 
+/*
+ * Cloned disks and partitions (dd, a restored image) carry the same GUIDs
+ * and filesystem UUIDs: the later disk's id gets a suffix so that ids stay
+ * unique, and every duplicate is a warning, because UUID= and PARTUUID=
+ * in a config then name whichever the firmware found first.
+ */
+static void check_clones(struct scan *s)
+{
+	for (unsigned i = 0; i < s->ndisks; i++)
+		for (unsigned j = 0; j < i; j++) {
+			struct sc_disk *a = s->disks[j], *b = s->disks[i];
+			char id[48];
+
+			if (strcmp(a->id, b->id) != 0)
+				continue;
+			warn_add(&s->warn, "%s and %s have the same identity %s (a cloned disk?): UUID= and PARTUUID= in configs may name either",
+				 a->name, b->name, a->id);
+			snprintf(id, sizeof(id), "%.40s#%u", b->id, i);
+			memcpy(b->id, id, sizeof(b->id));
+			for (unsigned k = 0; k < b->nparts; k++) {
+				snprintf(id, sizeof(id), "%.40s#%u", b->parts[k].id, i);
+				memcpy(b->parts[k].id, id, sizeof(b->parts[k].id));
+			}
+		}
+	FOR_EACH_PART(s, p) {
+		if (!p->fs.uuid[0] || p->fs.type == FS_UNKNOWN)
+			continue;
+		struct sc_part *first = scan_find_fs_uuid(s, p->fs.uuid);
+
+		if (first != p)
+			warn_add(&s->warn, "%s partition %u and %s partition %u have the same filesystem UUID %s: UUID= names the first",
+				 first->disk->name, first->num, p->disk->name, p->num, p->fs.uuid);
+	}
+}
+
 int scan_run(struct scan *s)
 {
 	const char *evdir = s->opts.efivars ? s->opts.efivars : EFIVARS_DEFAULT_DIR;
@@ -837,6 +881,7 @@ int scan_run(struct scan *s)
 		read_table(s, s->disks[i]);
 		probe_parts(s, s->disks[i]);
 	}
+	check_clones(s);
 	if (*evdir) {
 		r = efivars_load(evdir, &s->ev);
 		if (r < 0)

@@ -35,7 +35,7 @@ CHECKS = ["fixtures",
 
 # (fixture, interface in L0): the order the firmware lists them in is its own
 DISKS = [("dualboot", "nvme"), ("fedora", "virtio"), ("uki", "virtio"), ("biosmbr", "virtio"),
-         ("biosgpt", "virtio"), ("data", "virtio"), ("broken", "virtio")]
+         ("biosgpt", "virtio"), ("data", "virtio"), ("broken", "virtio"), ("truncated", "virtio")]
 
 GOLDEN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       "data", "discovery", "inventory.json")

@@ -70,7 +70,7 @@ TEST(options_never_write)
 	CHECK_STR(kfs, "ext4");
 	CHECK_STR(mnt_options("ext2", &kfs), "noload");
 	CHECK_STR(mnt_options("btrfs", &kfs), "rescue=nologreplay");
-	CHECK_STR(mnt_options("xfs", &kfs), "norecovery");
+	CHECK_STR(mnt_options("xfs", &kfs), "norecovery,nouuid");
 	CHECK_STR(mnt_options("ntfs", &kfs), "");
 	CHECK_STR(kfs, "ntfs3");
 	CHECK(mnt_options("swap", &kfs) == NULL);
