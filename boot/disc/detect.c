@@ -913,7 +913,8 @@ static void read_bls_dir(struct scan *s, struct sc_part *p, struct bls_list *bl,
 	}
 }
 
-static void detect_sdboot(struct scan *s, struct sc_part *esp, struct esp_loaders *ld,
+/* systemd-boot and its entries; false if it is not there. */
+static bool detect_sdboot(struct scan *s, struct sc_part *esp, struct esp_loaders *ld,
 			  const struct names *ukis)
 {
 	const char *loader = "\\EFI\\systemd\\systemd-bootx64.efi";
@@ -924,12 +925,12 @@ static void detect_sdboot(struct scan *s, struct sc_part *esp, struct esp_loader
 	int defi = -1;
 
 	if (sc_stat(s, esp, loader, NULL) != 1)
-		return;
+		return false;
 	os = scan_new_os(s, "systemd-boot", esp->id, loader);
 	bl = calloc(1, sizeof(*bl));
 	if (!os || !bl) {
 		free(bl);
-		return;
+		return os != NULL;
 	}
 	os->esp = esp;
 	copy_str(os->loader, sizeof(os->loader), loader);
@@ -990,6 +991,7 @@ static void detect_sdboot(struct scan *s, struct sc_part *esp, struct esp_loader
 	free(bl);
 	if (ld->n < ARRAY_SIZE(ld->os))
 		ld->os[ld->n++] = os;
+	return true;
 }
 
 static void detect_ukis(struct scan *s, struct sc_part *esp, const struct names *ukis,
@@ -1106,10 +1108,8 @@ static void detect_esp(struct scan *s, struct sc_part *esp)
 	esp->polyboot_esp = has_name(efi, "polyboot", true, NULL);
 	if (has_name(efi, "Microsoft", true, ms))
 		detect_windows(s, esp, &ld);
-	has_sdboot = has_name(efi, "systemd", true, sd);
-	if (has_sdboot)
-		detect_sdboot(s, esp, &ld, ukis);
-	if (!has_sdboot || s->oses[s->noses - 1].esp != esp)
+	has_sdboot = has_name(efi, "systemd", true, sd) && detect_sdboot(s, esp, &ld, ukis);
+	if (!has_sdboot)	/* UKIs with no boot menu to list them are OSes of their own */
 		detect_ukis(s, esp, ukis, &ld);
 	for (unsigned i = 0; i < efi->n; i++) {
 		const char *v = efi->name[i];
