@@ -44,7 +44,7 @@ DEPS=(
 	acpica-tools clang libclang-rt-14-dev
 	grub-efi-amd64-bin grub-pc-bin systemd-boot-efi ntfs-3g xorriso
 	btrfs-progs xfsprogs shim-signed shim-helpers-amd64-signed shim-unsigned qemu-utils
-	libfaketime syslinux-common
+	libfaketime syslinux-common exfatprogs cryptsetup-bin
 )
 DEPS_BPO=(meson seabios qemu-system-data qemu-system-x86)
 
