@@ -854,10 +854,10 @@ static void check_clones(struct scan *s)
 				continue;
 			warn_add(&s->warn, "%s and %s have the same identity %s (a cloned disk?): UUID= and PARTUUID= in configs may name either",
 				 a->name, b->name, a->id);
-			snprintf(id, sizeof(id), "%.40s#%u", b->id, i);
+			snprintf(id, sizeof(id), "%.40s#%u", b->id, i & 0xff);
 			memcpy(b->id, id, sizeof(b->id));
 			for (unsigned k = 0; k < b->nparts; k++) {
-				snprintf(id, sizeof(id), "%.40s#%u", b->parts[k].id, i);
+				snprintf(id, sizeof(id), "%.40s#%u", b->parts[k].id, i & 0xff);
 				memcpy(b->parts[k].id, id, sizeof(b->parts[k].id));
 			}
 		}
