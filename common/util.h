@@ -32,6 +32,15 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out) __must_check;
  */
 int write_file_atomic(const char *path, const void *data, size_t len) __must_check;
 
+/* Writes the printf-formatted reason into @why (when given and not empty):
+ * how parsers of untrusted input say what they refused. */
+void set_why(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static inline int is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
 /* The value of hex digit @c (either case), or -1. */
 static inline int hex_digit(char c)
 {

@@ -67,25 +67,6 @@ struct dent {
 	char sname[40];			/* the 8.3 name as shown, UTF-8 */
 };
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
-static bool is_pow2(uint64_t x)
-{
-	return x && !(x & (x - 1));
-}
-
 /* --- names ------------------------------------------------------------ */
 
 /* Code page 437, 0x80..0xff, as Unicode. */
@@ -621,15 +602,15 @@ int fat_open(const struct vol *v, struct fat **out, char *why, size_t whylen)
 	struct fat *f;
 	int r;
 
-	say(why, whylen, "%s", "");
+	set_why(why, whylen, "%s", "");
 	*out = NULL;
 	r = vol_read(v, 0, bs, sizeof(bs));
 	if (r < 0) {
-		say(why, whylen, "cannot read the boot sector");
+		set_why(why, whylen, "cannot read the boot sector");
 		return r;
 	}
 	if (bs[510] != 0x55 || bs[511] != 0xaa) {
-		say(why, whylen, "no boot sector signature");
+		set_why(why, whylen, "no boot sector signature");
 		return -EINVAL;
 	}
 	bps = get_le16(bs + 11);
@@ -644,26 +625,26 @@ int fat_open(const struct vol *v, struct fat **out, char *why, size_t whylen)
 	if (!fatsz)
 		fatsz = get_le32(bs + 36);
 	if (bps < 512 || bps > 4096 || !is_pow2(bps)) {
-		say(why, whylen, "bytes per sector %u", bps);
+		set_why(why, whylen, "bytes per sector %u", bps);
 		return -EINVAL;
 	}
 	if (!is_pow2(spc)) {
-		say(why, whylen, "sectors per cluster %u", spc);
+		set_why(why, whylen, "sectors per cluster %u", spc);
 		return -EINVAL;
 	}
 	if (!rsvd || nfats < 1 || nfats > 4 || !fatsz) {
-		say(why, whylen, "reserved sectors %u, %u FATs of %u sectors", rsvd, nfats, fatsz);
+		set_why(why, whylen, "reserved sectors %u, %u FATs of %u sectors", rsvd, nfats, fatsz);
 		return -EINVAL;
 	}
 	if ((uint64_t)tot * bps > v->size) {
-		say(why, whylen, "%u sectors of %u bytes do not fit in %llu bytes", tot, bps,
+		set_why(why, whylen, "%u sectors of %u bytes do not fit in %llu bytes", tot, bps,
 		    (unsigned long long)v->size);
 		return -EINVAL;
 	}
 	root_secs = (root_ent * 32 + bps - 1) / bps;
 	meta = rsvd + root_secs;
 	if ((uint64_t)meta + (uint64_t)nfats * fatsz >= tot) {
-		say(why, whylen, "no data area: %u sectors in all", tot);
+		set_why(why, whylen, "no data area: %u sectors in all", tot);
 		return -EINVAL;
 	}
 	meta += nfats * fatsz;
@@ -685,19 +666,19 @@ int fat_open(const struct vol *v, struct fat **out, char *why, size_t whylen)
 		uint16_t ext = get_le16(bs + 40);
 
 		if (root_ent || f->nclus > FAT32_MAX_CLUS) {
-			say(why, whylen, "FAT32 with %u root entries and %u clusters", root_ent,
+			set_why(why, whylen, "FAT32 with %u root entries and %u clusters", root_ent,
 			    f->nclus);
 			goto bad;
 		}
 		if (ext & 0x80)
 			fat_idx = ext & 0x0f;
 		if (fat_idx >= nfats) {
-			say(why, whylen, "active FAT %u of %u", fat_idx, nfats);
+			set_why(why, whylen, "active FAT %u of %u", fat_idx, nfats);
 			goto bad;
 		}
 		f->root_clus = get_le32(bs + 44);
 		if (!clus_ok(f, f->root_clus)) {
-			say(why, whylen, "root cluster %u outside 2..%u", f->root_clus,
+			set_why(why, whylen, "root cluster %u outside 2..%u", f->root_clus,
 			    f->nclus + 1);
 			goto bad;
 		}
@@ -705,7 +686,7 @@ int fat_open(const struct vol *v, struct fat **out, char *why, size_t whylen)
 		memcpy(label, bs[66] == 0x29 ? bs + 71 : (const uint8_t *)"NO NAME    ", 11);
 	} else {
 		if (!root_ent) {
-			say(why, whylen, "FAT%u without a root directory", f->bits);
+			set_why(why, whylen, "FAT%u without a root directory", f->bits);
 			goto bad;
 		}
 		f->serial = get_le32(bs + 39);
@@ -716,7 +697,7 @@ int fat_open(const struct vol *v, struct fat **out, char *why, size_t whylen)
 	else
 		need = (uint64_t)(f->nclus + 2) * (f->bits / 8);
 	if (need > (uint64_t)fatsz * bps) {
-		say(why, whylen, "a FAT of %u sectors cannot map %u clusters", fatsz, f->nclus);
+		set_why(why, whylen, "a FAT of %u sectors cannot map %u clusters", fatsz, f->nclus);
 		goto bad;
 	}
 	f->fat_off = ((uint64_t)rsvd + (uint64_t)fat_idx * fatsz) * bps;

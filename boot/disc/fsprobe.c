@@ -79,11 +79,6 @@ static void set_serial32(struct fs_probe *out, uint32_t s)
 	snprintf(out->uuid, sizeof(out->uuid), "%04X-%04X", s >> 16, s & 0xffff);
 }
 
-static bool is_pow2(uint64_t x)
-{
-	return x && !(x & (x - 1));
-}
-
 /* --- crypto and volume managers ---------------------------------------- */
 
 static bool probe_luks(const struct vol *v, struct fs_probe *out)

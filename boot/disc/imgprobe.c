@@ -31,20 +31,6 @@ const char *img_kind_name(enum img_kind k)
 	return names[k];
 }
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 static bool rd(const struct vol *v, uint64_t off, void *buf, size_t len)
 {
 	return vol_read(v, off, buf, len) == 0;
@@ -113,7 +99,7 @@ static int read_table(const struct vol *v, struct img_info *out, char *why, size
 			if (guid_eq(&t->g.parts[i].type, &esp))
 				out->has_esp = true;
 		if (t->g.used_backup)
-			say(why, whylen, "the primary GPT is damaged: %s", w);
+			set_why(why, whylen, "the primary GPT is damaged: %s", w);
 		r = 0;
 		goto out;
 	}
@@ -128,7 +114,7 @@ static int read_table(const struct vol *v, struct img_info *out, char *why, size
 		goto out;
 	if (t->m.protective) {
 		snprintf(out->table, sizeof(out->table), "gpt");
-		say(why, whylen, "a protective MBR but no valid GPT");
+		set_why(why, whylen, "a protective MBR but no valid GPT");
 		r = 0;
 		goto out;
 	}
@@ -138,7 +124,7 @@ static int read_table(const struct vol *v, struct img_info *out, char *why, size
 		if (t->m.parts[i].type == 0xef)
 			out->has_esp = true;
 	if (w[0])
-		say(why, whylen, "%s", w);
+		set_why(why, whylen, "%s", w);
 	r = 0;
 out:
 	free(t);
@@ -156,7 +142,7 @@ static bool probe_qcow(const struct vol *v, struct img_info *out, char *why, siz
 		return false;
 	ver = get_be32(h + 4);
 	if (ver < 1 || ver > 3) {
-		say(why, whylen, "qcow version %u", ver);
+		set_why(why, whylen, "qcow version %u", ver);
 		return true;		/* IMG_UNKNOWN */
 	}
 	out->kind = ver == 1 ? IMG_QCOW : IMG_QCOW2;
@@ -270,7 +256,7 @@ static int probe_vhdx(const struct vol *v, struct img_info *out, char *why, size
 	if (r == -ENOMEM)
 		return r;
 	if (r)
-		say(why, whylen, "VHDX: no valid region table or metadata: virtual size unknown");
+		set_why(why, whylen, "VHDX: no valid region table or metadata: virtual size unknown");
 	return 1;
 }
 
@@ -298,19 +284,19 @@ static int probe_vhd(const struct vol *v, struct img_info *out, char *why, size_
 		flen = 511;
 		f[511] = 0;
 	} else if (v->size >= 1024 && rd(v, 0, f, 512) && !memcmp(f, "conectix", 8))
-		say(why, whylen, "VHD: no footer at the end, using its copy at offset 0");
+		set_why(why, whylen, "VHD: no footer at the end, using its copy at offset 0");
 	else
 		return 0;
 	out->vhd_checksum_ok = vhd_sum_ok(f, flen ? flen : 512);
 	if (!out->vhd_checksum_ok && !why[0])
-		say(why, whylen, "VHD: footer checksum wrong");
+		set_why(why, whylen, "VHD: footer checksum wrong");
 	put_str(out->creator, sizeof(out->creator), f + 28, 4);
 	out->virtual_size = get_be64(f + 48);
 	type = get_be32(f + 60);
 	switch (type) {
 	case 2:
 		if (!flen) {
-			say(why, whylen, "VHD: a fixed disk without a footer at the end");
+			set_why(why, whylen, "VHD: a fixed disk without a footer at the end");
 			return 1;
 		}
 		out->kind = IMG_VHD_FIXED;
@@ -319,7 +305,7 @@ static int probe_vhd(const struct vol *v, struct img_info *out, char *why, size_
 			uint64_t n = MIN(out->virtual_size, v->size - flen);
 
 			if (out->virtual_size > v->size - flen)
-				say(why, whylen, "VHD: fixed disk of %llu bytes in %llu",
+				set_why(why, whylen, "VHD: fixed disk of %llu bytes in %llu",
 				    (unsigned long long)out->virtual_size,
 				    (unsigned long long)(v->size - flen));
 			if (vol_sub(v, 0, n, &payload) == 0 &&
@@ -335,12 +321,12 @@ static int probe_vhd(const struct vol *v, struct img_info *out, char *why, size_
 			uint64_t hoff = get_be64(f + 16);
 
 			if (!rd(v, hoff, dh, 8) || memcmp(dh, "cxsparse", 8))
-				say(why, whylen, "VHD: no dynamic disk header at %llu",
+				set_why(why, whylen, "VHD: no dynamic disk header at %llu",
 				    (unsigned long long)hoff);
 		}
 		return 1;
 	default:
-		say(why, whylen, "VHD: disk type %u", type);
+		set_why(why, whylen, "VHD: disk type %u", type);
 		out->virtual_size = 0;
 		return 1;
 	}
@@ -360,18 +346,18 @@ static void read_catalog(const struct vol *v, uint32_t lba, struct img_info *out
 	if (!c)
 		return;
 	if (off >= v->size) {
-		say(why, whylen, "El Torito: catalog outside the image");
+		set_why(why, whylen, "El Torito: catalog outside the image");
 		goto out;
 	}
 	len = (size_t)MIN((uint64_t)CATALOG_MAX, v->size - off) / 32 * 32;
 	if (len < 64 || !rd(v, off, c, len)) {
-		say(why, whylen, "El Torito: catalog unreadable");
+		set_why(why, whylen, "El Torito: catalog unreadable");
 		goto out;
 	}
 	for (int i = 0; i < 32; i += 2)
 		sum = (uint16_t)(sum + get_le16(c + i));
 	if (c[0] != 1 || c[30] != 0x55 || c[31] != 0xaa || sum != 0) {
-		say(why, whylen, "El Torito: bad validation entry");
+		set_why(why, whylen, "El Torito: bad validation entry");
 		goto out;
 	}
 	out->eltorito = true;
@@ -475,6 +461,6 @@ int img_probe(const struct vol *v, struct img_info *out, char *why, size_t whyle
 	}
 	if (r == -ENOMEM)
 		return r;
-	say(why, whylen, "not a disk image this probe knows");
+	set_why(why, whylen, "not a disk image this probe knows");
 	return 0;
 }

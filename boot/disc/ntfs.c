@@ -52,25 +52,6 @@ struct attr {
 	uint32_t value_len;
 };
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
-static bool is_pow2(uint64_t x)
-{
-	return x && !(x & (x - 1));
-}
-
 /*
  * Applies the update sequence array of the multi-sector structure @buf of
  * @len bytes with magic @magic ("FILE", "INDX"): the last two bytes of
@@ -294,7 +275,7 @@ static int parse_boot(const struct vol *v, struct ntfs *c, struct ntfs_info *out
 
 	r = vol_read(v, 0, bs, sizeof(bs));
 	if (r < 0) {
-		say(why, whylen, "cannot read the boot sector");
+		set_why(why, whylen, "cannot read the boot sector");
 		return r;
 	}
 	if (!memcmp(bs + 3, "-FVE-FS-", 8)) {
@@ -302,22 +283,22 @@ static int parse_boot(const struct vol *v, struct ntfs *c, struct ntfs_info *out
 		return 1;
 	}
 	if (memcmp(bs + 3, "NTFS    ", 8) != 0) {
-		say(why, whylen, "no NTFS OEM ID");
+		set_why(why, whylen, "no NTFS OEM ID");
 		return -EINVAL;
 	}
 	if (bs[510] != 0x55 || bs[511] != 0xaa) {
-		say(why, whylen, "no boot sector signature");
+		set_why(why, whylen, "no boot sector signature");
 		return -EINVAL;
 	}
 	bps = get_le16(bs + 11);
 	if (bps < 256 || bps > 4096 || !is_pow2(bps)) {
-		say(why, whylen, "bytes per sector %u", bps);
+		set_why(why, whylen, "bytes per sector %u", bps);
 		return -EINVAL;
 	}
 	spc_raw = bs[13];
 	if (spc_raw <= 0x80) {
 		if (!is_pow2(spc_raw)) {
-			say(why, whylen, "sectors per cluster %u", spc_raw);
+			set_why(why, whylen, "sectors per cluster %u", spc_raw);
 			return -EINVAL;
 		}
 		c->csize = bps * spc_raw;
@@ -325,25 +306,25 @@ static int parse_boot(const struct vol *v, struct ntfs *c, struct ntfs_info *out
 		unsigned shift = 256 - spc_raw;
 
 		if (shift > 12) {
-			say(why, whylen, "sectors per cluster 2^%u", shift);
+			set_why(why, whylen, "sectors per cluster 2^%u", shift);
 			return -EINVAL;
 		}
 		c->csize = bps << shift;
 	}
 	if (c->csize > MAX_CLUSTER) {
-		say(why, whylen, "clusters of %u bytes", c->csize);
+		set_why(why, whylen, "clusters of %u bytes", c->csize);
 		return -EINVAL;
 	}
 	tot = get_le64(bs + 40);
 	if (tot > v->size / bps) {
-		say(why, whylen, "%llu sectors do not fit in %llu bytes", (unsigned long long)tot,
+		set_why(why, whylen, "%llu sectors do not fit in %llu bytes", (unsigned long long)tot,
 		    (unsigned long long)v->size);
 		return -EINVAL;
 	}
 	c->nclus = tot * bps / c->csize;
 	*mft_lcn = get_le64(bs + 48);
 	if (*mft_lcn >= c->nclus) {
-		say(why, whylen, "MFT at cluster %llu of %llu", (unsigned long long)*mft_lcn,
+		set_why(why, whylen, "MFT at cluster %llu of %llu", (unsigned long long)*mft_lcn,
 		    (unsigned long long)c->nclus);
 		return -EINVAL;
 	}
@@ -356,7 +337,7 @@ static int parse_boot(const struct vol *v, struct ntfs *c, struct ntfs_info *out
 		c->recsize = -cpr <= 16 ? 1u << -cpr : 0;
 	}
 	if (c->recsize < 256 || c->recsize > 65536 || !is_pow2(c->recsize)) {
-		say(why, whylen, "MFT records of %d (encoded) clusters", cpr);
+		set_why(why, whylen, "MFT records of %d (encoded) clusters", cpr);
 		return -EINVAL;
 	}
 	out->serial = get_le64(bs + 72);
@@ -374,16 +355,16 @@ static int load_mft(struct ntfs *c, uint64_t mft_lcn, uint8_t *rec, uint64_t *re
 
 	r = vol_read(c->v, mft_lcn * c->csize, rec, c->recsize);
 	if (r < 0) {
-		say(why, whylen, "cannot read MFT record 0");
+		set_why(why, whylen, "cannot read MFT record 0");
 		return r;
 	}
 	if (fixup(rec, c->recsize) < 0) {
-		say(why, whylen, "MFT record 0: bad header or update sequence");
+		set_why(why, whylen, "MFT record 0: bad header or update sequence");
 		return -EINVAL;
 	}
 	r = attr_find(rec, AT_DATA, true, &a);
 	if (r <= 0 || !a.nonres || get_le64(a.p + 16) != 0) {
-		say(why, whylen, "MFT record 0: no valid $DATA attribute");
+		set_why(why, whylen, "MFT record 0: no valid $DATA attribute");
 		return -EINVAL;
 	}
 	c->runs = calloc(NTFS_MAX_RUNS, sizeof(*c->runs));
@@ -391,7 +372,7 @@ static int load_mft(struct ntfs *c, uint64_t mft_lcn, uint8_t *rec, uint64_t *re
 		return -ENOMEM;
 	r = decode_runs(&a, c->nclus, c->runs, NTFS_MAX_RUNS, &c->nruns);
 	if (r < 0 || !c->nruns || c->runs[0].sparse || c->runs[0].lcn != mft_lcn) {
-		say(why, whylen, "MFT record 0: bad $DATA runlist");
+		set_why(why, whylen, "MFT record 0: bad $DATA runlist");
 		return -EINVAL;
 	}
 	*records = MIN(get_le64(a.p + 48) / c->recsize, (uint64_t)NTFS_MAX_RECORDS);
@@ -457,7 +438,7 @@ static void check_hiber(struct ntfs *c, uint64_t num, const uint8_t *rec, uint8_
 	}
 	if (r <= 0 || data_head(c, &a, sig) < 0) {
 		out->hiber = NTFS_HIBER_UNKNOWN;
-		say(why, whylen, "hiberfil.sys: cannot read its data");
+		set_why(why, whylen, "hiberfil.sys: cannot read its data");
 		return;
 	}
 	if (!memcmp(sig, "\0\0\0\0", 4)) {
@@ -703,7 +684,7 @@ matches:
 			if (!out->has_hiberfil) {
 				out->has_hiberfil = true;
 				out->hiber = NTFS_HIBER_UNKNOWN;
-				say(why, whylen, "hiberfil.sys: MFT record %llu is damaged",
+				set_why(why, whylen, "hiberfil.sys: MFT record %llu is damaged",
 				    (unsigned long long)num);
 			}
 			break;
@@ -721,7 +702,7 @@ static void read_volume(struct ntfs *c, uint8_t *rec, struct ntfs_info *out, cha
 	struct attr a;
 
 	if (read_record(c, VOLUME_RECORD, rec) < 0) {
-		say(why, whylen, "$Volume (MFT record 3) is damaged");
+		set_why(why, whylen, "$Volume (MFT record 3) is damaged");
 		return;
 	}
 	if (attr_find(rec, AT_VOLUME_NAME, false, &a) == 1 && !a.nonres)
@@ -748,7 +729,7 @@ int ntfs_probe(const struct vol *v, struct ntfs_info *out, char *why, size_t why
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	say(why, whylen, "%s", "");
+	set_why(why, whylen, "%s", "");
 	r = parse_boot(v, &c, out, &mft_lcn, why, whylen);
 	if (r)
 		return r > 0 ? 0 : r;

@@ -10,20 +10,6 @@
 
 #define SECTION_HDR	40
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !whylen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 int pe_parse(const struct vol *v, struct pe_info *out, char *why, size_t whylen)
 {
 	uint8_t dos[64], hdr[24 + 72], *tbl;
@@ -33,15 +19,15 @@ int pe_parse(const struct vol *v, struct pe_info *out, char *why, size_t whylen)
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	say(why, whylen, "%s", "");
+	set_why(why, whylen, "%s", "");
 	r = vol_read(v, 0, dos, sizeof(dos));
 	if (r < 0 || dos[0] != 'M' || dos[1] != 'Z') {
-		say(why, whylen, "no MZ header");
+		set_why(why, whylen, "no MZ header");
 		return r < 0 ? r : -EINVAL;
 	}
 	lfanew = get_le32(dos + 0x3c);
 	if (lfanew < 4 || lfanew > v->size || v->size - lfanew < 24) {
-		say(why, whylen, "e_lfanew %#x outside the file", lfanew);
+		set_why(why, whylen, "e_lfanew %#x outside the file", lfanew);
 		return -EINVAL;
 	}
 	memset(hdr, 0, sizeof(hdr));
@@ -49,23 +35,23 @@ int pe_parse(const struct vol *v, struct pe_info *out, char *why, size_t whylen)
 	if (r < 0)
 		return r;
 	if (memcmp(hdr, "PE\0\0", 4) != 0) {
-		say(why, whylen, "no PE signature at %#x", lfanew);
+		set_why(why, whylen, "no PE signature at %#x", lfanew);
 		return -EINVAL;
 	}
 	out->machine = get_le16(hdr + 4);
 	nsect = get_le16(hdr + 6);
 	optsize = get_le16(hdr + 20);
 	if (nsect > PE_MAX_SECTIONS) {
-		say(why, whylen, "%u sections (at most %u)", nsect, PE_MAX_SECTIONS);
+		set_why(why, whylen, "%u sections (at most %u)", nsect, PE_MAX_SECTIONS);
 		return -EINVAL;
 	}
 	if (optsize < 70 || (uint64_t)lfanew + 24 + optsize > v->size) {
-		say(why, whylen, "optional header of %u bytes", optsize);
+		set_why(why, whylen, "optional header of %u bytes", optsize);
 		return -EINVAL;
 	}
 	magic = get_le16(hdr + 24);
 	if (magic != 0x10b && magic != 0x20b) {
-		say(why, whylen, "optional header magic %#x", magic);
+		set_why(why, whylen, "optional header magic %#x", magic);
 		return -EINVAL;
 	}
 	out->pe32plus = magic == 0x20b;
@@ -73,7 +59,7 @@ int pe_parse(const struct vol *v, struct pe_info *out, char *why, size_t whylen)
 
 	tbl_off = (uint64_t)lfanew + 24 + optsize;
 	if (tbl_off > v->size || (uint64_t)nsect * SECTION_HDR > v->size - tbl_off) {
-		say(why, whylen, "section table (%u sections at %#llx) outside the file", nsect,
+		set_why(why, whylen, "section table (%u sections at %#llx) outside the file", nsect,
 		    (unsigned long long)tbl_off);
 		return -EINVAL;
 	}
@@ -96,7 +82,7 @@ int pe_parse(const struct vol *v, struct pe_info *out, char *why, size_t whylen)
 		d->raw_size = get_le32(s + 16);
 		d->raw_off = get_le32(s + 20);
 		if (d->raw_size && ((uint64_t)d->raw_off + d->raw_size > v->size)) {
-			say(why, whylen, "section %s (%#x bytes at %#x) outside the file", d->name,
+			set_why(why, whylen, "section %s (%#x bytes at %#x) outside the file", d->name,
 			    d->raw_size, d->raw_off);
 			free(tbl);
 			memset(out, 0, sizeof(*out));

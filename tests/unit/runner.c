@@ -2,7 +2,9 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,6 +100,65 @@ int test_sh(const char *cmd, const char *input, char *out, size_t outlen)
 		;
 	st = pclose(f);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+char test_sh_out[1 << 16];
+
+int test_shf(const char *fmt, ...)
+{
+	char cmd[4096], full[4400];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "cd '%s' && %s", test_tmpdir(), cmd);
+	rc = test_sh(full, NULL, test_sh_out, sizeof(test_sh_out));
+	if (rc != 0)
+		test_fail(__FILE__, __LINE__, "`%s` exited %d:\n%s", cmd, rc, test_sh_out);
+	return rc;
+}
+
+bool test_need(const char *tool, const char *package)
+{
+	char cmd[128], out[256];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s", tool);
+	if (test_sh(cmd, NULL, out, sizeof(out)) == 0)
+		return true;
+	test_fail(__FILE__, __LINE__, "%s is missing: install the Debian package %s", tool, package);
+	return false;
+}
+
+uint8_t *test_load(const char *name, size_t *len)
+{
+	char path[512];
+	struct stat st;
+	uint8_t *buf;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		test_fail(__FILE__, __LINE__, "cannot open %s", path);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf && got < (size_t)st.st_size && (n = read(fd, buf + got, (size_t)st.st_size - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	if (!buf || got != (size_t)st.st_size) {
+		test_fail(__FILE__, __LINE__, "cannot read %s", path);
+		free(buf);
+		return NULL;
+	}
+	*len = got;
+	return buf;
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,5 +70,19 @@ const char *test_tmpdir(void);
  * or -1 if it did not exit normally.
  */
 int test_sh(const char *cmd, const char *input, char *out, size_t outlen);
+
+/* The output of the last test_shf(). */
+extern char test_sh_out[1 << 16];
+/*
+ * Runs the printf-formatted command in test_tmpdir() (as test_sh, no
+ * input), its output in test_sh_out; a non-zero exit fails the test with
+ * the command and its output. Returns the exit status.
+ */
+int test_shf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Is @tool on the PATH? If not, fails the test naming the Debian @package. */
+bool test_need(const char *tool, const char *package);
+/* The file @name of test_tmpdir() in a malloc'd buffer (one spare byte at
+ * the end), its size in @len; NULL (and a failed test) if unreadable. */
+uint8_t *test_load(const char *name, size_t *len);
 
 #endif

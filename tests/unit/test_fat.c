@@ -14,26 +14,6 @@
 #include "disc/fat.h"
 #include "util.h"
 
-static char sh_out[1 << 16];
-
-/* Runs a command in the test directory; fails the test when it fails. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096], full[4400];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && %s", test_tmpdir(), cmd);
-	rc = test_sh(full, NULL, sh_out, sizeof(sh_out));
-	if (rc != 0)
-		test_fail(__FILE__, __LINE__, "`%s` exited %d:\n%s", cmd, rc, sh_out);
-	return rc;
-}
-
 /* The tests need these tools: a missing one is a failure, not a skip. */
 static bool have_tools(void)
 {
@@ -41,45 +21,11 @@ static bool have_tools(void)
 		{ "mkfs.vfat", "dosfstools" }, { "mcopy", "mtools" }, { "mmd", "mtools" },
 		{ "mdel", "mtools" }, { "mshowfat", "mtools" }, { "blkid", "util-linux" },
 	};
-	char cmd[128], out[256];
 	bool ok = true;
 
-	for (size_t i = 0; i < ARRAY_SIZE(tools); i++) {
-		snprintf(cmd, sizeof(cmd), "command -v %s", tools[i][0]);
-		if (test_sh(cmd, NULL, out, sizeof(out)) != 0) {
-			test_fail(__FILE__, __LINE__, "%s is missing: install the Debian package %s",
-				  tools[i][0], tools[i][1]);
-			ok = false;
-		}
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(tools); i++)
+		ok &= test_need(tools[i][0], tools[i][1]);
 	return ok;
-}
-
-static uint8_t *load(const char *name, size_t *len)
-{
-	char path[512];
-	struct stat st;
-	uint8_t *buf;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		test_fail(__FILE__, __LINE__, "cannot open %s", path);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf || pread_full(fd, buf, (size_t)st.st_size, 0) < 0) {
-		test_fail(__FILE__, __LINE__, "cannot read %s", path);
-		free(buf);
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	*len = (size_t)st.st_size;
-	return buf;
 }
 
 /* A file of @len bytes whose byte i is a function of i and @seed. */
@@ -140,7 +86,7 @@ static bool open_img(struct img *im, const char *name)
 	int r;
 
 	memset(im, 0, sizeof(*im));
-	im->buf = load(name, &im->len);
+	im->buf = test_load(name, &im->len);
 	if (!im->buf)
 		return false;
 	vol_from_mem(&im->v, &im->m, im->buf, im->len);
@@ -164,12 +110,12 @@ static const char *blkid_tag(const char *name, const char *tag)
 {
 	size_t n;
 
-	if (sh("blkid -p -o value -s %s %s || true", tag, name))
+	if (test_shf("blkid -p -o value -s %s %s || true", tag, name))
 		return "?";
-	n = strlen(sh_out);
-	if (n && sh_out[n - 1] == '\n')
-		sh_out[n - 1] = 0;
-	return sh_out;
+	n = strlen(test_sh_out);
+	if (n && test_sh_out[n - 1] == '\n')
+		test_sh_out[n - 1] = 0;
+	return test_sh_out;
 }
 
 /* blkid must see a vfat with this LABEL and UUID. */
@@ -215,9 +161,9 @@ static bool make_fs(const char *name, unsigned kib, const char *opts)
 	write_host("empty", 0, 2);
 	write_host("big", 100000, 3);
 	write_host("deep", 3000, 4);
-	return sh("rm -f %s && mkfs.vfat -C %s %u %s >/dev/null", name, name, kib, opts) == 0 &&
-	       sh("mmd -i %s ::EFI ::EFI/BOOT ::EFI/BOOT/a ::EFI/BOOT/a/b ::EFI/BOOT/a/b/c", name) == 0 &&
-	       sh("mcopy -i %s one '::A long file name.txt' && mcopy -i %s one ::lower.txt && "
+	return test_shf("rm -f %s && mkfs.vfat -C %s %u %s >/dev/null", name, name, kib, opts) == 0 &&
+	       test_shf("mmd -i %s ::EFI ::EFI/BOOT ::EFI/BOOT/a ::EFI/BOOT/a/b ::EFI/BOOT/a/b/c", name) == 0 &&
+	       test_shf("mcopy -i %s one '::A long file name.txt' && mcopy -i %s one ::lower.txt && "
 		  "mcopy -i %s one ::MiXed.Txt && mcopy -i %s empty ::empty && "
 		  "mcopy -i %s big ::EFI/BOOT/BOOTX64.EFI && mcopy -i %s deep '::EFI/BOOT/a/b/c/Deep file.conf'",
 		  name, name, name, name, name, name) == 0;
@@ -369,14 +315,14 @@ TEST(fat_one_cluster_deleted_and_fragmented_files)
 	write_host("s2", 3000, 7);
 	write_host("s3", 3000, 8);
 	write_host("frag", 20000, 9);
-	if (sh("rm -f fr.img && mkfs.vfat -C fr.img 512 -F 12 -s 4 >/dev/null && "
+	if (test_shf("rm -f fr.img && mkfs.vfat -C fr.img 512 -F 12 -s 4 >/dev/null && "
 	       "mcopy -i fr.img c1 ::c1 && mcopy -i fr.img s1 ::s1 && mcopy -i fr.img s2 ::s2 && "
 	       "mcopy -i fr.img s3 ::s3 && mdel -i fr.img ::s2 && mcopy -i fr.img frag ::frag"))
 		return;
 	/* mtools fills the hole s2 left first: frag is in two pieces */
-	if (sh("mshowfat -i fr.img ::frag"))
+	if (test_shf("mshowfat -i fr.img ::frag"))
 		return;
-	CHECK(strstr(sh_out, "> <") != NULL);
+	CHECK(strstr(test_sh_out, "> <") != NULL);
 	if (!open_img(&im, "fr.img"))
 		return;
 	check_file(im.f, "c1", 2048, 5, __LINE__);
@@ -396,7 +342,7 @@ TEST(fat_utf8_long_names)
 	if (!have_tools())
 		return;
 	write_host("u", 10, 10);
-	if (sh("rm -f u.img && mkfs.vfat -C u.img 512 >/dev/null && "
+	if (test_shf("rm -f u.img && mkfs.vfat -C u.img 512 >/dev/null && "
 	       "LC_ALL=C.UTF-8 mcopy -i u.img u '::Ünïcödé Ωμέγα.txt' && "
 	       "LC_ALL=C.UTF-8 mmd -i u.img '::Café'"))
 		return;
@@ -419,7 +365,7 @@ TEST(fat_short_names_case_bits_and_orphan_long_entries)
 
 	if (!have_tools())
 		return;
-	if (sh("rm -f s.img && mkfs.vfat -C s.img 512 -F 12 >/dev/null"))
+	if (test_shf("rm -f s.img && mkfs.vfat -C s.img 512 -F 12 >/dev/null"))
 		return;
 	if (!open_img(&im, "s.img"))
 		return;
@@ -483,10 +429,10 @@ TEST(fat_damaged_file_chains)
 	if (!have_tools())
 		return;
 	write_host("ten", 5120, 11);	/* 10 clusters of 512 */
-	if (sh("rm -f d.img && mkfs.vfat -C d.img 512 -F 12 -s 1 >/dev/null && "
+	if (test_shf("rm -f d.img && mkfs.vfat -C d.img 512 -F 12 -s 1 >/dev/null && "
 	       "mcopy -i d.img ten ::ten && mshowfat -i d.img ::ten"))
 		return;
-	CHECK_STR(sh_out, "::/ten <2-11>\n");
+	CHECK_STR(test_sh_out, "::/ten <2-11>\n");
 	if (!open_img(&im, "d.img"))
 		return;
 	check_file(im.f, "ten", 5120, 11, __LINE__);
@@ -542,7 +488,7 @@ TEST(fat32_directory_chain_loop)
 
 	if (!have_tools())
 		return;
-	if (sh("rm -f l.img && mkfs.vfat -C l.img 40960 -F 32 -s 1 >/dev/null"))
+	if (test_shf("rm -f l.img && mkfs.vfat -C l.img 40960 -F 32 -s 1 >/dev/null"))
 		return;
 	if (!open_img(&im, "l.img"))
 		return;
@@ -592,7 +538,7 @@ TEST(fat_bad_boot_sectors)
 
 	if (!have_tools())
 		return;
-	if (sh("rm -f b.img && mkfs.vfat -C b.img 1024 -F 12 >/dev/null"))
+	if (test_shf("rm -f b.img && mkfs.vfat -C b.img 1024 -F 12 >/dev/null"))
 		return;
 	if (!open_img(&im, "b.img"))
 		return;
@@ -628,7 +574,7 @@ TEST(fat32_root_cluster_checked)
 
 	if (!have_tools())
 		return;
-	if (sh("rm -f r.img && mkfs.vfat -C r.img 40960 -F 32 -s 1 >/dev/null"))
+	if (test_shf("rm -f r.img && mkfs.vfat -C r.img 40960 -F 32 -s 1 >/dev/null"))
 		return;
 	if (!open_img(&im, "r.img"))
 		return;

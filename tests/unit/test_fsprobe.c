@@ -13,46 +13,15 @@
 #include "disc/fsprobe.h"
 #include "util.h"
 
-static char sh_out[1 << 16];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096], full[4400];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && %s", test_tmpdir(), cmd);
-	rc = test_sh(full, NULL, sh_out, sizeof(sh_out));
-	if (rc != 0)
-		test_fail(__FILE__, __LINE__, "`%s` exited %d:\n%s", cmd, rc, sh_out);
-	return rc;
-}
-
-/* @tool must be on the PATH: a missing one fails the test. */
-static bool need(const char *tool, const char *package)
-{
-	char cmd[128], out[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s", tool);
-	if (test_sh(cmd, NULL, out, sizeof(out)) == 0)
-		return true;
-	test_fail(__FILE__, __LINE__, "%s is missing: install the Debian package %s", tool, package);
-	return false;
-}
-
 static const char *blkid_tag(const char *name, const char *tag)
 {
 	static char val[256];
 	size_t n;
 
-	if (sh("blkid -p -o value -s %s %s || true", tag, name))
+	if (test_shf("blkid -p -o value -s %s %s || true", tag, name))
 		return "?";
-	n = strnlen(sh_out, sizeof(val) - 1);
-	memcpy(val, sh_out, n);
+	n = strnlen(test_sh_out, sizeof(val) - 1);
+	memcpy(val, test_sh_out, n);
 	val[n] = 0;
 	if (n && val[n - 1] == '\n')
 		val[n - 1] = 0;
@@ -128,10 +97,10 @@ TEST(fsprobe_type_names)
 
 TEST(fsprobe_vfat_and_exfat)
 {
-	if (!need("mkfs.vfat", "dosfstools") || !need("mkfs.exfat", "exfatprogs") ||
-	    !need("blkid", "util-linux"))
+	if (!test_need("mkfs.vfat", "dosfstools") || !test_need("mkfs.exfat", "exfatprogs") ||
+	    !test_need("blkid", "util-linux"))
 		return;
-	if (sh("rm -f v1 v2 v3 x1 && mkfs.vfat -C v1 2048 -n EFISYS -i 4a3b2c1d >/dev/null && "
+	if (test_shf("rm -f v1 v2 v3 x1 && mkfs.vfat -C v1 2048 -n EFISYS -i 4a3b2c1d >/dev/null && "
 	       "mkfs.vfat -C v2 40960 -F 32 -i 00c0ffee >/dev/null && "
 	       "mkfs.vfat -C v3 20480 -F 16 -n 'a b  ' -i 1 >/dev/null 2>&1 && "
 	       "truncate -s 16M x1 && mkfs.exfat -L 'Ex Label' x1 >/dev/null"))
@@ -159,13 +128,13 @@ TEST(fsprobe_ext2_ext3_ext4)
 		  "^extra_isize,^metadata_csum", FS_EXT2 },
 	};
 
-	if (!need("mkfs.ext4", "e2fsprogs") || !need("blkid", "util-linux"))
+	if (!test_need("mkfs.ext4", "e2fsprogs") || !test_need("blkid", "util-linux"))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char uuid[40];
 
 		snprintf(uuid, sizeof(uuid), "0123abcd-0000-4000-8000-%012zx", i + 0xa0);
-		if (sh("rm -f e && truncate -s 8M e && mke2fs -q -F %s -U %s -L 'ext lbl %zu' e",
+		if (test_shf("rm -f e && truncate -s 8M e && mke2fs -q -F %s -U %s -L 'ext lbl %zu' e",
 		       cases[i].opts, uuid, i))
 			return;
 		same_as_blkid("e", cases[i].type, uuid, NULL, __LINE__);
@@ -174,10 +143,10 @@ TEST(fsprobe_ext2_ext3_ext4)
 
 TEST(fsprobe_btrfs_xfs_swap)
 {
-	if (!need("mkfs.btrfs", "btrfs-progs") || !need("mkfs.xfs", "xfsprogs") ||
-	    !need("mkswap", "util-linux") || !need("blkid", "util-linux"))
+	if (!test_need("mkfs.btrfs", "btrfs-progs") || !test_need("mkfs.xfs", "xfsprogs") ||
+	    !test_need("mkswap", "util-linux") || !test_need("blkid", "util-linux"))
 		return;
-	if (sh("rm -f b x s && truncate -s 128M b && "
+	if (test_shf("rm -f b x s && truncate -s 128M b && "
 	       "mkfs.btrfs -q -L 'my btrfs' -U 11111111-2222-4333-8444-555555555555 b && "
 	       "truncate -s 320M x && mkfs.xfs -q -L xfslabel -m uuid=aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee x && "
 	       "truncate -s 1M s && mkswap -q -L swappy -U 99999999-8888-4777-8666-555555555555 s"))
@@ -194,9 +163,9 @@ TEST(fsprobe_ntfs_and_bitlocker)
 	struct vol_mem m;
 	struct vol v;
 
-	if (!need("mkntfs", "ntfs-3g") || !need("blkid", "util-linux"))
+	if (!test_need("mkntfs", "ntfs-3g") || !test_need("blkid", "util-linux"))
 		return;
-	if (sh("rm -f n && truncate -s 8M n && mkntfs -q -F -Q -L 'NT vol' n >/dev/null 2>&1"))
+	if (test_shf("rm -f n && truncate -s 8M n && mkntfs -q -F -Q -L 'NT vol' n >/dev/null 2>&1"))
 		return;
 	SAME("n", FS_NTFS, NULL, "NT vol");
 
@@ -211,9 +180,9 @@ TEST(fsprobe_ntfs_and_bitlocker)
 
 TEST(fsprobe_iso9660)
 {
-	if (!need("xorriso", "xorriso") || !need("blkid", "util-linux"))
+	if (!test_need("xorriso", "xorriso") || !test_need("blkid", "util-linux"))
 		return;
-	if (sh("rm -rf d i1 i2 i3 && mkdir d && echo x > d/f && "
+	if (test_shf("rm -rf d i1 i2 i3 && mkdir d && echo x > d/f && "
 	       "xorriso -as mkisofs -quiet -V 'DEBIAN 12' -o i1 d && "
 	       "xorriso -as mkisofs -quiet -J -V 'Install disc' --modification-date=2021020304050607 -o i2 d && "
 	       "xorriso -as mkisofs -quiet -o i3 d"))
@@ -223,7 +192,7 @@ TEST(fsprobe_iso9660)
 	SAME("i3", FS_ISO9660, NULL, "ISOIMAGE");	/* xorriso's default */
 	/* a Joliet volume ID unlike the PVD's is the label; an unset
 	 * modification date falls back to the creation date */
-	if (sh("printf 'DIFFERENT' | dd of=i2 bs=1 seek=$((0x8000 + 40)) conv=notrunc status=none && "
+	if (test_shf("printf 'DIFFERENT' | dd of=i2 bs=1 seek=$((0x8000 + 40)) conv=notrunc status=none && "
 	       "printf '0000000000000000\\000' | dd of=i2 bs=1 seek=$((0x8000 + 830)) conv=notrunc status=none && "
 	       "printf '1999' | dd of=i2 bs=1 seek=$((0x8000 + 813)) conv=notrunc status=none"))
 		return;
@@ -232,9 +201,9 @@ TEST(fsprobe_iso9660)
 
 TEST(fsprobe_luks)
 {
-	if (!need("cryptsetup", "cryptsetup-bin") || !need("blkid", "util-linux"))
+	if (!test_need("cryptsetup", "cryptsetup-bin") || !test_need("blkid", "util-linux"))
 		return;
-	if (sh("rm -f l1 l2 && printf pw > key && truncate -s 20M l1 l2 && "
+	if (test_shf("rm -f l1 l2 && printf pw > key && truncate -s 20M l1 l2 && "
 	       "cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 "
 	       "--uuid 11234567-89ab-cdef-0123-456789abcdef --key-file key l1 && "
 	       "cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 "
@@ -275,7 +244,7 @@ TEST(fsprobe_lvm2_label)
 	static uint8_t img[4 << 20];	/* blkid skips RAID probes below 1.44 MB */
 	uint8_t *l = img + 512;		/* sector 1, where pvcreate puts it */
 
-	if (!need("blkid", "util-linux"))
+	if (!test_need("blkid", "util-linux"))
 		return;
 	memset(img, 0, sizeof(img));
 	memcpy(l, "LABELONE", 8);
@@ -301,7 +270,7 @@ TEST(fsprobe_hfsplus_label)
 	struct vol_mem m;
 	struct vol v;
 
-	if (!need("blkid", "util-linux"))
+	if (!test_need("blkid", "util-linux"))
 		return;
 	memset(img, 0, sizeof(img));
 	memcpy(vh, "H+", 2);
@@ -361,7 +330,7 @@ TEST(fsprobe_apfs_container)
 	struct vol_mem m;
 	struct vol v;
 
-	if (!need("blkid", "util-linux"))
+	if (!test_need("blkid", "util-linux"))
 		return;
 	memset(img, 0, sizeof(img));
 	put_le64(img + 8, 1);			/* oid */
@@ -397,9 +366,9 @@ TEST(fsprobe_unknown_and_truncated)
 	CHECK_EQ(p.type, FS_UNKNOWN);
 
 	/* the first sectors of real volumes, cut before what identifies them */
-	if (!need("mkfs.ext4", "e2fsprogs") || !need("mkfs.btrfs", "btrfs-progs"))
+	if (!test_need("mkfs.ext4", "e2fsprogs") || !test_need("mkfs.btrfs", "btrfs-progs"))
 		return;
-	if (sh("rm -f e b && truncate -s 8M e && mke2fs -q -F -t ext4 e && "
+	if (test_shf("rm -f e b && truncate -s 8M e && mke2fs -q -F -t ext4 e && "
 	       "truncate -s 128M b && mkfs.btrfs -q b"))
 		return;
 	CHECK_EQ(probe_file("e", &p, 1100), 0);

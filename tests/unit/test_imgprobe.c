@@ -14,36 +14,6 @@
 #include "disc/imgprobe.h"
 #include "util.h"
 
-static char sh_out[1 << 16];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096], full[4400];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && %s", test_tmpdir(), cmd);
-	rc = test_sh(full, NULL, sh_out, sizeof(sh_out));
-	if (rc != 0)
-		test_fail(__FILE__, __LINE__, "`%s` exited %d:\n%s", cmd, rc, sh_out);
-	return rc;
-}
-
-static bool need(const char *tool, const char *package)
-{
-	char cmd[128], out[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s", tool);
-	if (test_sh(cmd, NULL, out, sizeof(out)) == 0)
-		return true;
-	test_fail(__FILE__, __LINE__, "%s is missing: install the Debian package %s", tool, package);
-	return false;
-}
-
 struct img {
 	uint8_t *buf;
 	size_t len;
@@ -55,27 +25,10 @@ struct img {
 
 static bool load(struct img *im, const char *name)
 {
-	char path[512];
-	struct stat st;
-	int fd;
-
 	memset(im, 0, sizeof(*im));
-	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		test_fail(__FILE__, __LINE__, "cannot open %s", path);
-		if (fd >= 0)
-			close(fd);
+	im->buf = test_load(name, &im->len);
+	if (!im->buf)
 		return false;
-	}
-	im->len = (size_t)st.st_size;
-	im->buf = malloc(im->len + 1);
-	if (!im->buf || pread_full(fd, im->buf, im->len, 0) < 0) {
-		test_fail(__FILE__, __LINE__, "cannot read %s", path);
-		close(fd);
-		return false;
-	}
-	close(fd);
 	vol_from_mem(&im->v, &im->m, im->buf, im->len);
 	return true;
 }
@@ -88,16 +41,16 @@ static int probe(struct img *im)
 /* `qemu-img info`'s virtual size of @name. */
 static uint64_t qemu_size(const char *name)
 {
-	if (sh("qemu-img info --output=json %s | sed -n 's/.*\"virtual-size\": *\\([0-9]*\\).*/\\1/p'",
+	if (test_shf("qemu-img info --output=json %s | sed -n 's/.*\"virtual-size\": *\\([0-9]*\\).*/\\1/p'",
 	       name))
 		return 0;
-	return strtoull(sh_out, NULL, 10);
+	return strtoull(test_sh_out, NULL, 10);
 }
 
 static bool make_gpt_disk(void)
 {
-	return need("sfdisk", "fdisk") &&
-	       sh("rm -f gpt.raw && truncate -s 16M gpt.raw && printf 'label: gpt\\n"
+	return test_need("sfdisk", "fdisk") &&
+	       test_shf("rm -f gpt.raw && truncate -s 16M gpt.raw && printf 'label: gpt\\n"
 		  "size=4M, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\\n"
 		  "size=4M, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\\n"
 		  "type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\\n' | sfdisk -q gpt.raw") == 0;
@@ -107,9 +60,9 @@ TEST(img_raw_gpt_mbr_and_partitionless)
 {
 	struct img im;
 
-	if (!make_gpt_disk() || !need("mkfs.vfat", "dosfstools"))
+	if (!make_gpt_disk() || !test_need("mkfs.vfat", "dosfstools"))
 		return;
-	if (sh("rm -f mbr.raw && truncate -s 16M mbr.raw && printf 'label: dos\\n"
+	if (test_shf("rm -f mbr.raw && truncate -s 16M mbr.raw && printf 'label: dos\\n"
 	       "size=4M, type=ef\\nsize=4M, type=83\\ntype=5\\nsize=1M, type=83\\n' | sfdisk -q mbr.raw && "
 	       "rm -f fat.raw && mkfs.vfat -C fat.raw 4096 >/dev/null"))
 		return;
@@ -171,9 +124,9 @@ TEST(img_vhd_fixed)
 	struct img im;
 	uint64_t size;
 
-	if (!make_gpt_disk() || !need("qemu-img", "qemu-utils"))
+	if (!make_gpt_disk() || !test_need("qemu-img", "qemu-utils"))
 		return;
-	if (sh("qemu-img convert -O vpc -o subformat=fixed,force_size=on gpt.raw fixed.vhd"))
+	if (test_shf("qemu-img convert -O vpc -o subformat=fixed,force_size=on gpt.raw fixed.vhd"))
 		return;
 	/* qemu-img 7.2 counts the footer of a fixed VHD in; the footer's
 	 * current size is the disk that was converted */
@@ -222,9 +175,9 @@ TEST(img_vhd_dynamic_and_differencing)
 	struct img im;
 	uint64_t size;
 
-	if (!need("qemu-img", "qemu-utils"))
+	if (!test_need("qemu-img", "qemu-utils"))
 		return;
-	if (sh("rm -f dyn.vhd && qemu-img create -q -f vpc -o subformat=dynamic dyn.vhd 100M"))
+	if (test_shf("rm -f dyn.vhd && qemu-img create -q -f vpc -o subformat=dynamic dyn.vhd 100M"))
 		return;
 	size = qemu_size("dyn.vhd");
 	if (!load(&im, "dyn.vhd"))
@@ -266,9 +219,9 @@ TEST(img_vhdx_size_from_metadata)
 {
 	struct img im;
 
-	if (!need("qemu-img", "qemu-utils"))
+	if (!test_need("qemu-img", "qemu-utils"))
 		return;
-	if (sh("rm -f d.vhdx && qemu-img create -q -f vhdx d.vhdx 3G"))
+	if (test_shf("rm -f d.vhdx && qemu-img create -q -f vhdx d.vhdx 3G"))
 		return;
 	CHECK_EQ(qemu_size("d.vhdx"), 3ull << 30);
 	if (!load(&im, "d.vhdx"))
@@ -301,9 +254,9 @@ TEST(img_qcow2_qcow_versions_and_backing)
 {
 	struct img im;
 
-	if (!need("qemu-img", "qemu-utils"))
+	if (!test_need("qemu-img", "qemu-utils"))
 		return;
-	if (sh("rm -f q3 q2 q1 ov && qemu-img create -q -f qcow2 q3 5G && "
+	if (test_shf("rm -f q3 q2 q1 ov && qemu-img create -q -f qcow2 q3 5G && "
 	       "qemu-img create -q -f qcow2 -o compat=0.10 q2 1G && "
 	       "qemu-img create -q -f qcow q1 300M && "
 	       "qemu-img create -q -f qcow2 -b q3 -F qcow2 ov"))
@@ -350,12 +303,12 @@ TEST(img_qcow2_qcow_versions_and_backing)
 static void xorriso_boot(const char *name, char *out, size_t outlen)
 {
 	out[0] = 0;
-	if (sh("xorriso -indev %s -report_el_torito plain 2>/dev/null | "
+	if (test_shf("xorriso -indev %s -report_el_torito plain 2>/dev/null | "
 	       "awk '/^El Torito boot img/ { printf \"%%s\", $7 == \"BIOS\" ? \"b\" : $7 == \"UEFI\" ? \"e\" : \"?\" }'",
 	       name) == 0) {
-		size_t n = strnlen(sh_out, outlen - 1);
+		size_t n = strnlen(test_sh_out, outlen - 1);
 
-		memcpy(out, sh_out, n);
+		memcpy(out, test_sh_out, n);
 		out[n] = 0;
 	}
 }
@@ -375,16 +328,16 @@ TEST(img_iso_el_torito_and_hybrid)
 		  "e", false, true, true },
 	};
 
-	if (!need("xorriso", "xorriso") || !need("mkfs.vfat", "dosfstools"))
+	if (!test_need("xorriso", "xorriso") || !test_need("mkfs.vfat", "dosfstools"))
 		return;
-	if (sh("rm -rf d && mkdir d && echo x > d/readme && head -c 2048 /dev/zero > d/bios.bin && "
+	if (test_shf("rm -rf d && mkdir d && echo x > d/readme && head -c 2048 /dev/zero > d/bios.bin && "
 	       "mkfs.vfat -C d/efi.img 1440 >/dev/null"))
 		return;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct img im;
 		char report[16];
 
-		if (sh("rm -f %s && xorriso -as mkisofs -quiet -V 'Vol %zu' -o %s %s d", cases[i].name,
+		if (test_shf("rm -f %s && xorriso -as mkisofs -quiet -V 'Vol %zu' -o %s %s d", cases[i].name,
 		       i, cases[i].name, cases[i].opts) || !load(&im, cases[i].name))
 			return;
 		xorriso_boot(cases[i].name, report, sizeof(report));
@@ -418,9 +371,9 @@ TEST(img_iso_damaged_catalog)
 	struct img im;
 	uint32_t cat;
 
-	if (!need("xorriso", "xorriso"))
+	if (!test_need("xorriso", "xorriso"))
 		return;
-	if (sh("rm -rf d c.iso && mkdir d && head -c 2048 /dev/zero > d/bios.bin && "
+	if (test_shf("rm -rf d c.iso && mkdir d && head -c 2048 /dev/zero > d/bios.bin && "
 	       "xorriso -as mkisofs -quiet -o c.iso -b bios.bin -no-emul-boot d") || !load(&im, "c.iso"))
 		return;
 	CHECK_EQ(probe(&im), 0);

@@ -15,88 +15,35 @@
 #include "disc/ntfs.h"
 #include "util.h"
 
-static char sh_out[1 << 16];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096], full[4400];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && %s", test_tmpdir(), cmd);
-	rc = test_sh(full, NULL, sh_out, sizeof(sh_out));
-	if (rc != 0)
-		test_fail(__FILE__, __LINE__, "`%s` exited %d:\n%s", cmd, rc, sh_out);
-	return rc;
-}
-
 static bool have_tools(void)
 {
 	static const char *const tools[][2] = {
 		{ "mkntfs", "ntfs-3g" }, { "ntfscp", "ntfs-3g" }, { "ntfsls", "ntfs-3g" },
 		{ "ntfsinfo", "ntfs-3g" }, { "blkid", "util-linux" },
 	};
-	char cmd[128], out[256];
 	bool ok = true;
 
-	for (size_t i = 0; i < ARRAY_SIZE(tools); i++) {
-		snprintf(cmd, sizeof(cmd), "command -v %s", tools[i][0]);
-		if (test_sh(cmd, NULL, out, sizeof(out)) != 0) {
-			test_fail(__FILE__, __LINE__, "%s is missing: install the Debian package %s",
-				  tools[i][0], tools[i][1]);
-			ok = false;
-		}
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(tools); i++)
+		ok &= test_need(tools[i][0], tools[i][1]);
 	return ok;
-}
-
-static uint8_t *load(const char *name, size_t *len)
-{
-	char path[512];
-	struct stat st;
-	uint8_t *buf;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		test_fail(__FILE__, __LINE__, "cannot open %s", path);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf || pread_full(fd, buf, (size_t)st.st_size, 0) < 0) {
-		test_fail(__FILE__, __LINE__, "cannot read %s", path);
-		free(buf);
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	*len = (size_t)st.st_size;
-	return buf;
 }
 
 static const char *blkid_tag(const char *name, const char *tag)
 {
 	size_t n;
 
-	if (sh("blkid -p -o value -s %s %s || true", tag, name))
+	if (test_shf("blkid -p -o value -s %s %s || true", tag, name))
 		return "?";
-	n = strlen(sh_out);
-	if (n && sh_out[n - 1] == '\n')
-		sh_out[n - 1] = 0;
-	return sh_out;
+	n = strlen(test_sh_out);
+	if (n && test_sh_out[n - 1] == '\n')
+		test_sh_out[n - 1] = 0;
+	return test_sh_out;
 }
 
 /* A host file of @len bytes starting with @head, zeros after it. */
 static int host_file(const char *name, const char *head, size_t len)
 {
-	return sh("head -c %zu /dev/zero > %s && printf '%s' | dd of=%s conv=notrunc status=none",
+	return test_shf("head -c %zu /dev/zero > %s && printf '%s' | dd of=%s conv=notrunc status=none",
 		  len, name, head, name);
 }
 
@@ -110,7 +57,7 @@ struct img {
 static bool load_img(struct img *im, const char *name)
 {
 	memset(im, 0, sizeof(*im));
-	im->buf = load(name, &im->len);
+	im->buf = test_load(name, &im->len);
 	if (!im->buf)
 		return false;
 	vol_from_mem(&im->v, &im->m, im->buf, im->len);
@@ -158,9 +105,9 @@ static uint8_t *attr(uint8_t *rec, uint32_t type)
 /* The record number ntfsls gives @name in the root. */
 static uint64_t inode_of(const char *img, const char *name)
 {
-	if (sh("ntfsls -i %s | awk '$2 == \"%s\" { print $1 }'", img, name))
+	if (test_shf("ntfsls -i %s | awk '$2 == \"%s\" { print $1 }'", img, name))
 		return 0;
-	return strtoull(sh_out, NULL, 10);
+	return strtoull(test_sh_out, NULL, 10);
 }
 
 static uint64_t rec_windows, rec_boot, rec_hiber;
@@ -175,7 +122,7 @@ static bool make_windows(const char *name)
 	if (!have_tools())
 		return false;
 	if (host_file("wake64k", "wake", 65536) || host_file("small", "x", 100) ||
-	    sh("rm -f %s && truncate -s 16M %s && mkntfs -F -Q -L 'Win Label' %s >/dev/null 2>&1 && "
+	    test_shf("rm -f %s && truncate -s 16M %s && mkntfs -F -Q -L 'Win Label' %s >/dev/null 2>&1 && "
 	       "ntfscp %s wake64k hiberfil.sys && ntfscp %s small pagefile.sys && "
 	       "ntfscp %s small bootmgr && ntfscp %s small Windows && ntfscp %s small Boot",
 	       name, name, name, name, name, name, name, name))
@@ -194,8 +141,8 @@ static bool ntfs3g_hibernated(const char *name)
 
 	snprintf(cmd, sizeof(cmd), "cd '%s' && cp %s chk.img && ntfscp chk.img small probe.txt",
 		 test_tmpdir(), name);
-	test_sh(cmd, NULL, sh_out, sizeof(sh_out));
-	return strstr(sh_out, "hibernated") != NULL;
+	test_sh(cmd, NULL, test_sh_out, sizeof(test_sh_out));
+	return strstr(test_sh_out, "hibernated") != NULL;
 }
 
 TEST(ntfs_label_serial_version_names_as_blkid_and_ntfsinfo)
@@ -218,8 +165,8 @@ TEST(ntfs_label_serial_version_names_as_blkid_and_ntfsinfo)
 	CHECK(!ni.dirty);
 	CHECK_EQ(ni.ntfs_major, 3);
 	CHECK_EQ(ni.ntfs_minor, 1);
-	if (sh("ntfsinfo -m w.img | grep -E 'Volume Version|Cluster Size|MFT Record Size'") == 0)
-		CHECK_STR(sh_out, "\tVolume Version: 3.1\n\tCluster Size: 4096\n\tMFT Record Size: 1024\n");
+	if (test_shf("ntfsinfo -m w.img | grep -E 'Volume Version|Cluster Size|MFT Record Size'") == 0)
+		CHECK_STR(test_sh_out, "\tVolume Version: 3.1\n\tCluster Size: 4096\n\tMFT Record Size: 1024\n");
 	CHECK_EQ(ni.cluster_size, 4096);
 	CHECK_EQ(ni.record_size, 1024);
 	CHECK(ni.has_bootmgr);
@@ -283,7 +230,7 @@ TEST(ntfs_hiberfil_signatures)
 
 		/* a fresh volume each time: ntfscp will not write to a hibernated one */
 		if (host_file("hf", cases[i].head, cases[i].len) || host_file("small", "x", 100) ||
-		    sh("rm -f h.img && truncate -s 16M h.img && mkntfs -F -Q h.img >/dev/null 2>&1 && "
+		    test_shf("rm -f h.img && truncate -s 16M h.img && mkntfs -F -Q h.img >/dev/null 2>&1 && "
 		       "ntfscp h.img hf hiberfil.sys") || !load_img(&im, "h.img"))
 			return;
 		CHECK_EQ(ntfs_probe(&im.v, &ni, why, sizeof(why)), 0);
@@ -308,7 +255,7 @@ TEST(ntfs_without_hiberfil_and_big_records)
 	if (!have_tools())
 		return;
 	/* 4096-byte sectors and MFT records, 64 KiB clusters */
-	if (sh("rm -f b.img && truncate -s 64M b.img && "
+	if (test_shf("rm -f b.img && truncate -s 64M b.img && "
 	       "mkntfs -F -Q -s 4096 -c 65536 -L Data b.img >/dev/null 2>&1") ||
 	    !load_img(&im, "b.img"))
 		return;
@@ -482,7 +429,7 @@ TEST(ntfs_root_index_blocks_and_fallback)
 	if (!have_tools())
 		return;
 	if (host_file("hib", "HIBR", 8192) || host_file("small", "x", 10) ||
-	    sh("rm -f i.img && truncate -s 16M i.img && mkntfs -F -Q i.img >/dev/null 2>&1 && "
+	    test_shf("rm -f i.img && truncate -s 16M i.img && mkntfs -F -Q i.img >/dev/null 2>&1 && "
 	       "for i in $(seq 1 120); do ntfscp i.img small \"a long file name number $i.txt\" || exit 1; done && "
 	       "ntfscp i.img small pagefile.sys && ntfscp i.img small bootmgr && "
 	       "ntfscp i.img small zzz && ntfscp i.img hib hiberfil.sys"))

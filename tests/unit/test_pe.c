@@ -15,36 +15,6 @@
 
 #define STUB "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 
-static char sh_out[1 << 16];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096], full[4400];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof(full), "cd '%s' && %s", test_tmpdir(), cmd);
-	rc = test_sh(full, NULL, sh_out, sizeof(sh_out));
-	if (rc != 0)
-		test_fail(__FILE__, __LINE__, "`%s` exited %d:\n%s", cmd, rc, sh_out);
-	return rc;
-}
-
-static bool need(const char *tool, const char *package)
-{
-	char cmd[256], out[256];
-
-	snprintf(cmd, sizeof(cmd), "command -v %s || test -e %s", tool, tool);
-	if (test_sh(cmd, NULL, out, sizeof(out)) == 0)
-		return true;
-	test_fail(__FILE__, __LINE__, "%s is missing: install the Debian package %s", tool, package);
-	return false;
-}
-
 struct img {
 	uint8_t *buf;
 	size_t len;
@@ -56,37 +26,20 @@ struct img {
 
 static bool load(struct img *im, const char *name)
 {
-	char path[512];
-	struct stat st;
-	int fd;
-
 	memset(im, 0, sizeof(*im));
-	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		test_fail(__FILE__, __LINE__, "cannot open %s", path);
-		if (fd >= 0)
-			close(fd);
+	im->buf = test_load(name, &im->len);
+	if (!im->buf)
 		return false;
-	}
-	im->len = (size_t)st.st_size;
-	im->buf = malloc(im->len + 1);
-	if (!im->buf || pread_full(fd, im->buf, im->len, 0) < 0) {
-		test_fail(__FILE__, __LINE__, "cannot read %s", path);
-		close(fd);
-		return false;
-	}
-	close(fd);
 	vol_from_mem(&im->v, &im->m, im->buf, im->len);
 	return true;
 }
 
 static bool make_uki(void)
 {
-	if (!need(STUB, "systemd-boot-efi") || !need("objcopy", "binutils") ||
-	    !need("objdump", "binutils"))
+	if (!test_need(STUB, "systemd-boot-efi") || !test_need("objcopy", "binutils") ||
+	    !test_need("objdump", "binutils"))
 		return false;
-	return sh("cp " STUB " stub.efi && "
+	return test_shf("cp " STUB " stub.efi && "
 		  "printf 'NAME=\"Debian GNU/Linux\"\\nVERSION_ID=\"12\"\\n' > osrel && "
 		  "printf 'root=/dev/sda2 quiet' > cmdline && printf '6.1.0-test' > uname && "
 		  "head -c 300001 /dev/zero | tr '\\0' 'k' > kernel && head -c 70000 /dev/zero > initrd && "
@@ -116,15 +69,15 @@ static void same_as_objdump(const char *name, struct img *im)
 {
 	char ours[4096];
 
-	if (sh("objdump -h %s | awk '/^ +[0-9]+ / { print $2, $3, $4, $6 }'", name))
+	if (test_shf("objdump -h %s | awk '/^ +[0-9]+ / { print $2, $3, $4, $6 }'", name))
 		return;
 	sections_text(im, 0, ours, sizeof(ours));
-	CHECK_STR(ours, sh_out);
-	if (sh("objdump -p %s | awk '/^Magic/ { print $2 } /^Subsystem/ { print $2 }'", name))
+	CHECK_STR(ours, test_sh_out);
+	if (test_shf("objdump -p %s | awk '/^Magic/ { print $2 } /^Subsystem/ { print $2 }'", name))
 		return;
 	snprintf(ours, sizeof(ours), "%s\n%08x\n", im->pe.pe32plus ? "020b" : "010b",
 		 im->pe.subsystem);
-	CHECK_STR(ours, sh_out);
+	CHECK_STR(ours, test_sh_out);
 }
 
 TEST(pe_systemd_stub)
@@ -203,9 +156,9 @@ TEST(pe32_from_ld_i386pe)
 {
 	struct img im;
 
-	if (!need("as", "binutils") || !need("ld", "binutils"))
+	if (!test_need("as", "binutils") || !test_need("ld", "binutils"))
 		return;
-	if (sh("printf '.text\\n.globl start\\nstart: ret\\n.data\\n.long 1\\n' > t.s && "
+	if (test_shf("printf '.text\\n.globl start\\nstart: ret\\n.data\\n.long 1\\n' > t.s && "
 	       "as --32 t.s -o t.o && ld -m i386pe --subsystem 11 -e start t.o -o t32.efi") ||
 	    !load(&im, "t32.efi"))
 		return;
@@ -215,8 +168,8 @@ TEST(pe32_from_ld_i386pe)
 	CHECK(!im.pe.pe32plus);
 	CHECK_EQ(im.pe.subsystem, PE_SUBSYSTEM_EFI_BOOT_SERVICE_DRIVER);
 	CHECK(pe_is_efi(&im.pe));
-	if (sh("objdump -p t32.efi | awk '/^Magic/ { print $2 } /^Subsystem/ { print $2 }'") == 0)
-		CHECK_STR(sh_out, "010b\n0000000b\n");
+	if (test_shf("objdump -p t32.efi | awk '/^Magic/ { print $2 } /^Subsystem/ { print $2 }'") == 0)
+		CHECK_STR(test_sh_out, "010b\n0000000b\n");
 	CHECK(pe_find(&im.pe, ".text") != NULL);
 	CHECK_EQ(pe_find(&im.pe, ".text")->raw_off, 0x400);
 	free(im.buf);

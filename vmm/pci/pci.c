@@ -9,6 +9,7 @@
  */
 #define LOG_MOD "pci"
 #include "pci/pci.h"
+#include "util.h"
 
 #include <errno.h>
 #include <string.h>
@@ -175,11 +176,6 @@ void pci_dev_set_subsystem(struct pci_dev *d, uint16_t vendor, uint16_t id)
 void pci_dev_set_intx_pin(struct pci_dev *d, uint8_t pin)
 {
 	d->cfg[PCI_INTERRUPT_PIN] = pin <= 4 ? pin : 0;
-}
-
-static bool is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
 }
 
 int pci_dev_set_bar(struct pci_dev *d, int idx, enum pci_bar_type type, uint64_t size,
