@@ -570,54 +570,49 @@ static void grub_collect(struct scan *s, struct sc_os *os, struct sc_part *start
 }
 
 /* --- the ESP ----------------------------------------------------------------------- */
+#define NAMES_MAX 256	/* entries of one directory looked at */
+
 struct names {
 	unsigned n;
-	char name[64][64];
-	bool dir[64];
+	struct {
+		char name[128];
+		bool dir;
+	} e[NAMES_MAX];
 };
 
 static int names_cb(void *ctx, const char *name, bool dir, uint64_t size)
 {
 	struct names *nm = ctx;
 
-	if (nm->n < ARRAY_SIZE(nm->name) && strlen(name) < sizeof(nm->name[0])) {
-		copy_str(nm->name[nm->n], sizeof(nm->name[0]), name);
-		nm->dir[nm->n++] = dir;
+	if (nm->n < NAMES_MAX && strlen(name) < sizeof(nm->e[0].name)) {
+		copy_str(nm->e[nm->n].name, sizeof(nm->e[0].name), name);
+		nm->e[nm->n++].dir = dir;
 	}
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_name(const void *a, const void *b)
 {
-	return strcasecmp(a, b);
+	int c = strcasecmp(a, b);	/* name is the first member */
+
+	return c ? c : strcmp(a, b);
 }
 
+/* The entries of directory @path, sorted, so that the inventory does not
+ * depend on directory order. */
 static void list_names(struct scan *s, struct sc_part *p, const char *path, struct names *nm)
 {
-	memset(nm, 0, sizeof(*nm));
+	nm->n = 0;
 	sc_list(s, p, path, names_cb, nm);
-	/* sorted, so the result does not depend on directory order */
-	for (unsigned i = 0; i < nm->n; i++)
-		for (unsigned j = i + 1; j < nm->n; j++)
-			if (strcasecmp(nm->name[i], nm->name[j]) > 0) {
-				char t[64];
-				bool d = nm->dir[i];
-
-				memcpy(t, nm->name[i], 64);
-				memcpy(nm->name[i], nm->name[j], 64);
-				memcpy(nm->name[j], t, 64);
-				nm->dir[i] = nm->dir[j];
-				nm->dir[j] = d;
-			}
-	(void)cmp_str;
+	qsort(nm->e, nm->n, sizeof(nm->e[0]), cmp_name);
 }
 
 static bool has_name(const struct names *nm, const char *name, bool dir, char *actual)
 {
 	for (unsigned i = 0; i < nm->n; i++)
-		if (nm->dir[i] == dir && strcasecmp(nm->name[i], name) == 0) {
+		if (nm->e[i].dir == dir && strcasecmp(nm->e[i].name, name) == 0) {
 			if (actual)
-				strcpy(actual, nm->name[i]);
+				strcpy(actual, nm->e[i].name);
 			return true;
 		}
 	return false;
@@ -889,13 +884,13 @@ static void read_bls_dir(struct scan *s, struct sc_part *p, struct bls_list *bl,
 
 	list_names(s, p, "/loader/entries", &nm);
 	for (unsigned i = 0; i < nm.n; i++) {
-		if (nm.dir[i] || !ends_with_ci(nm.name[i], ".conf"))
+		if (nm.e[i].dir || !ends_with_ci(nm.e[i].name, ".conf"))
 			continue;
 		if (bl->n == ARRAY_SIZE(bl->e)) {
 			bl->dropped++;
 			continue;
 		}
-		snprintf(path, sizeof(path), "/loader/entries/%s", nm.name[i]);
+		snprintf(path, sizeof(path), "/loader/entries/%s", nm.e[i].name);
 		if (sc_read_file(s, p, path, 65536, &data, &len) < 0)
 			continue;
 		struct bls_entry *e = &bl->e[bl->n];
@@ -903,7 +898,7 @@ static void read_bls_dir(struct scan *s, struct sc_part *p, struct bls_list *bl,
 		memset(e, 0, sizeof(*e));
 		why[0] = 0;
 		if (bls_parse(data, len, e, why, sizeof(why)) == 0) {
-			copy_str(e->filename, sizeof(e->filename), nm.name[i]);
+			copy_str(e->filename, sizeof(e->filename), nm.e[i].name);
 			bl->n++;
 		} else {
 			warn_add(&os->warn, "%s partition %u %s: %s", p->disk->name, p->num, path,
@@ -953,8 +948,8 @@ static bool detect_sdboot(struct scan *s, struct sc_part *esp, struct esp_loader
 	qsort(bl->e, bl->n, sizeof(bl->e[0]), cmp_bls);
 	/* systemd-boot lists type #2 (UKIs) first, then type #1 */
 	for (unsigned i = 0; i < ukis->n; i++) {
-		add_uki_entry(s, os, esp, ukis->name[i]);
-		if (defi < 0 && def[0] && fnmatch(def, ukis->name[i], FNM_CASEFOLD) == 0)
+		add_uki_entry(s, os, esp, ukis->e[i].name);
+		if (defi < 0 && def[0] && fnmatch(def, ukis->e[i].name, FNM_CASEFOLD) == 0)
 			defi = (int)os->nentries - 1;
 	}
 	for (unsigned i = 0; i < bl->n; i++) {
@@ -1001,14 +996,14 @@ static void detect_ukis(struct scan *s, struct sc_part *esp, const struct names 
 		char path[SCAN_PATH_MAX];
 		struct sc_os *os;
 
-		snprintf(path, sizeof(path), "\\EFI\\Linux\\%s", ukis->name[i]);
+		snprintf(path, sizeof(path), "\\EFI\\Linux\\%s", ukis->e[i].name);
 		os = scan_new_os(s, "uki", esp->id, path);
 		if (!os)
 			return;
 		os->esp = esp;
 		copy_str(os->loader, sizeof(os->loader), path);
 		scan_need(os, NULL, esp, "esp", "");
-		add_uki_entry(s, os, esp, ukis->name[i]);
+		add_uki_entry(s, os, esp, ukis->e[i].name);
 		finish_linux(s, os, 0);
 		if (ld->n < ARRAY_SIZE(ld->os))
 			ld->os[ld->n++] = os;
@@ -1022,15 +1017,15 @@ static void detect_other_loaders(struct scan *s, struct sc_part *esp, const char
 		char path[SCAN_PATH_MAX];
 		struct sc_os *os;
 
-		if (files->dir[i] || !ends_with_ci(files->name[i], ".efi") || is_helper_efi(files->name[i]))
+		if (files->e[i].dir || !ends_with_ci(files->e[i].name, ".efi") || is_helper_efi(files->e[i].name))
 			continue;
-		snprintf(path, sizeof(path), "\\EFI\\%s\\%s", vendor, files->name[i]);
+		snprintf(path, sizeof(path), "\\EFI\\%s\\%s", vendor, files->e[i].name);
 		os = scan_new_os(s, "efi-loader", esp->id, path);
 		if (!os)
 			return;
 		os->esp = esp;
 		copy_str(os->loader, sizeof(os->loader), path);
-		snprintf(os->label, sizeof(os->label), "%s (%s)", vendor, files->name[i]);
+		snprintf(os->label, sizeof(os->label), "%s (%s)", vendor, files->e[i].name);
 		read_uki(s, esp, path, os->label, sizeof(os->label), NULL, 0);
 		scan_need(os, NULL, esp, "esp", "");
 		if (ld->n < ARRAY_SIZE(ld->os))
@@ -1100,8 +1095,8 @@ static void detect_esp(struct scan *s, struct sc_part *esp)
 		snprintf(dir, sizeof(dir), "/EFI/%s", lx);
 		list_names(s, esp, dir, &all);
 		for (unsigned i = 0; i < all.n; i++)
-			if (!all.dir[i] && ends_with_ci(all.name[i], ".efi") && ukis->n < ARRAY_SIZE(ukis->name)) {
-				copy_str(ukis->name[ukis->n], sizeof(ukis->name[0]), all.name[i]);
+			if (!all.e[i].dir && ends_with_ci(all.e[i].name, ".efi") && ukis->n < NAMES_MAX) {
+				copy_str(ukis->e[ukis->n].name, sizeof(ukis->e[0].name), all.e[i].name);
 				ukis->n++;
 			}
 	}
@@ -1112,10 +1107,10 @@ static void detect_esp(struct scan *s, struct sc_part *esp)
 	if (!has_sdboot)	/* UKIs with no boot menu to list them are OSes of their own */
 		detect_ukis(s, esp, ukis, &ld);
 	for (unsigned i = 0; i < efi->n; i++) {
-		const char *v = efi->name[i];
+		const char *v = efi->e[i].name;
 		char dir[80];
 
-		if (!efi->dir[i] || !strcasecmp(v, "BOOT") || !strcasecmp(v, "Microsoft") ||
+		if (!efi->e[i].dir || !strcasecmp(v, "BOOT") || !strcasecmp(v, "Microsoft") ||
 		    !strcasecmp(v, "Linux") || !strcasecmp(v, "systemd") || !strcasecmp(v, "polyboot"))
 			continue;
 		snprintf(dir, sizeof(dir), "/EFI/%s", v);
@@ -1379,64 +1374,29 @@ static bool skip_dir(const char *n)
 	return false;
 }
 
-struct walk_names {
-	unsigned n;
-	char (*name)[128];
-	bool *dir;
-	unsigned cap;
-};
-
-static int walk_cb(void *ctx, const char *name, bool dir, uint64_t size)
-{
-	struct walk_names *w = ctx;
-
-	if (w->n < w->cap && strlen(name) < 128) {
-		copy_str(w->name[w->n], 128, name);
-		w->dir[w->n++] = dir;
-	}
-	return 0;
-}
-
 static void walk(struct walk *w)
 {
-	struct walk_names wn;
+	struct names *wn;
 	char saved[SCAN_PATH_MAX];
 
 	if (w->budget == 0)
 		return;
-	wn.cap = 256;
-	wn.n = 0;
-	wn.name = malloc(wn.cap * 128);
-	wn.dir = malloc(wn.cap * sizeof(bool));
-	if (!wn.name || !wn.dir)
-		goto out;
-	if (sc_list(w->s, w->p, w->dir[0] ? w->dir : "/", walk_cb, &wn) < 0)
-		goto out;
-	/* sorted, so that the order of the inventory is stable */
-	for (unsigned i = 0; i < wn.n; i++)
-		for (unsigned j = i + 1; j < wn.n; j++)
-			if (strcmp(wn.name[i], wn.name[j]) > 0) {
-				char t[128];
-				bool d = wn.dir[i];
-
-				memcpy(t, wn.name[i], 128);
-				memcpy(wn.name[i], wn.name[j], 128);
-				memcpy(wn.name[j], t, 128);
-				wn.dir[i] = wn.dir[j];
-				wn.dir[j] = d;
-			}
-	for (unsigned i = 0; i < wn.n && w->budget; i++, w->budget--) {
+	wn = malloc(sizeof(*wn));
+	if (!wn)
+		return;
+	list_names(w->s, w->p, w->dir[0] ? w->dir : "/", wn);
+	for (unsigned i = 0; i < wn->n && w->budget; i++, w->budget--) {
 		char path[SCAN_PATH_MAX];
 
-		if (snprintf(path, sizeof(path), "%s/%s", w->dir, wn.name[i]) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s/%s", w->dir, wn->e[i].name) >= (int)sizeof(path))
 			continue;
-		if (!wn.dir[i]) {
+		if (!wn->e[i].dir) {
 			for (size_t k = 0; k < ARRAY_SIZE(image_ext); k++)
-				if (ends_with_ci(wn.name[i], image_ext[k]))
+				if (ends_with_ci(wn->e[i].name, image_ext[k]))
 					probe_image(w->s, w->p, path);
 			continue;
 		}
-		if (w->depth + 1 >= WALK_DEPTH || skip_dir(wn.name[i]))
+		if (w->depth + 1 >= WALK_DEPTH || skip_dir(wn->e[i].name))
 			continue;
 		copy_str(saved, sizeof(saved), w->dir);
 		copy_str(w->dir, sizeof(w->dir), path);
@@ -1445,9 +1405,7 @@ static void walk(struct walk *w)
 		w->depth--;
 		copy_str(w->dir, sizeof(w->dir), saved);
 	}
-out:
-	free(wn.name);
-	free(wn.dir);
+	free(wn);
 }
 
 static void detect_images(struct scan *s, struct sc_part *p)
