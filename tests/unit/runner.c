@@ -161,6 +161,21 @@ uint8_t *test_load(const char *name, size_t *len)
 	return buf;
 }
 
+const char *test_blkid_tag(const char *name, const char *tag)
+{
+	static char val[256];
+	size_t n;
+
+	if (test_shf("blkid -p -o value -s %s %s || true", tag, name))
+		return "?";
+	n = strnlen(test_sh_out, sizeof(val) - 1);
+	memcpy(val, test_sh_out, n);
+	val[n] = 0;
+	if (n && val[n - 1] == '\n')
+		val[n - 1] = 0;
+	return val;
+}
+
 int main(int argc, char **argv)
 {
 	const char *prog = strrchr(argv[0], '/');

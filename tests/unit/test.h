@@ -84,5 +84,8 @@ bool test_need(const char *tool, const char *package);
 /* The file @name of test_tmpdir() in a malloc'd buffer (one spare byte at
  * the end), its size in @len; NULL (and a failed test) if unreadable. */
 uint8_t *test_load(const char *name, size_t *len);
+/* `blkid -p`'s value of @tag for the file @name of test_tmpdir() ("" when
+ * it has none; valid until the next call). */
+const char *test_blkid_tag(const char *name, const char *tag);
 
 #endif

@@ -105,25 +105,12 @@ static void close_img(struct img *im)
 	free(im->buf);
 }
 
-/* blkid's value of @tag for image @name ("" when it has none). */
-static const char *blkid_tag(const char *name, const char *tag)
-{
-	size_t n;
-
-	if (test_shf("blkid -p -o value -s %s %s || true", tag, name))
-		return "?";
-	n = strlen(test_sh_out);
-	if (n && test_sh_out[n - 1] == '\n')
-		test_sh_out[n - 1] = 0;
-	return test_sh_out;
-}
-
 /* blkid must see a vfat with this LABEL and UUID. */
 static void check_blkid(const char *name, const char *label, const char *uuid)
 {
-	CHECK_STR(blkid_tag(name, "TYPE"), "vfat");
-	CHECK_STR(blkid_tag(name, "LABEL"), label);
-	CHECK_STR(blkid_tag(name, "UUID"), uuid);
+	CHECK_STR(test_blkid_tag(name, "TYPE"), "vfat");
+	CHECK_STR(test_blkid_tag(name, "LABEL"), label);
+	CHECK_STR(test_blkid_tag(name, "UUID"), uuid);
 }
 
 struct listing {

@@ -13,21 +13,6 @@
 #include "disc/fsprobe.h"
 #include "util.h"
 
-static const char *blkid_tag(const char *name, const char *tag)
-{
-	static char val[256];
-	size_t n;
-
-	if (test_shf("blkid -p -o value -s %s %s || true", tag, name))
-		return "?";
-	n = strnlen(test_sh_out, sizeof(val) - 1);
-	memcpy(val, test_sh_out, n);
-	val[n] = 0;
-	if (n && val[n - 1] == '\n')
-		val[n - 1] = 0;
-	return val;
-}
-
 static int fd_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	return pread_full(*(int *)ctx, buf, len, (off_t)off);
@@ -68,15 +53,15 @@ static void same_as_blkid(const char *name, enum fs_type want, const char *uuid,
 	if (p.type != want)
 		test_fail(__FILE__, line, "%s: type %s, want %s", name, fs_type_name(p.type),
 			  fs_type_name(want));
-	if (strcmp(fs_type_name(p.type), blkid_tag(name, "TYPE")))
+	if (strcmp(fs_type_name(p.type), test_blkid_tag(name, "TYPE")))
 		test_fail(__FILE__, line, "%s: TYPE %s, blkid says %s", name,
-			  fs_type_name(p.type), blkid_tag(name, "TYPE"));
-	if (strcmp(p.uuid, blkid_tag(name, "UUID")))
+			  fs_type_name(p.type), test_blkid_tag(name, "TYPE"));
+	if (strcmp(p.uuid, test_blkid_tag(name, "UUID")))
 		test_fail(__FILE__, line, "%s: UUID \"%s\", blkid says \"%s\"", name, p.uuid,
-			  blkid_tag(name, "UUID"));
-	if (strcmp(p.label, blkid_tag(name, "LABEL")))
+			  test_blkid_tag(name, "UUID"));
+	if (strcmp(p.label, test_blkid_tag(name, "LABEL")))
 		test_fail(__FILE__, line, "%s: LABEL \"%s\", blkid says \"%s\"", name, p.label,
-			  blkid_tag(name, "LABEL"));
+			  test_blkid_tag(name, "LABEL"));
 	if (uuid && strcmp(p.uuid, uuid))
 		test_fail(__FILE__, line, "%s: UUID \"%s\", want \"%s\"", name, p.uuid, uuid);
 	if (label && strcmp(p.label, label))
@@ -296,8 +281,8 @@ TEST(fsprobe_hfsplus_label)
 		put_be16(leaf + 22 + 2 * i, (uint16_t)name[i]);
 	write_img("hfs", img, sizeof(img));
 	/* blkid's UUID for HFS+ is an MD5 hash we do not make: TYPE and LABEL only */
-	CHECK_STR(blkid_tag("hfs", "TYPE"), "hfsplus");
-	CHECK_STR(blkid_tag("hfs", "LABEL"), name);
+	CHECK_STR(test_blkid_tag("hfs", "TYPE"), "hfsplus");
+	CHECK_STR(test_blkid_tag("hfs", "LABEL"), name);
 	vol_from_mem(&v, &m, img, sizeof(img));
 	CHECK_EQ(fs_probe(&v, &p), 0);
 	CHECK_EQ(p.type, FS_HFSPLUS);

@@ -28,18 +28,6 @@ static bool have_tools(void)
 	return ok;
 }
 
-static const char *blkid_tag(const char *name, const char *tag)
-{
-	size_t n;
-
-	if (test_shf("blkid -p -o value -s %s %s || true", tag, name))
-		return "?";
-	n = strlen(test_sh_out);
-	if (n && test_sh_out[n - 1] == '\n')
-		test_sh_out[n - 1] = 0;
-	return test_sh_out;
-}
-
 /* A host file of @len bytes starting with @head, zeros after it. */
 static int host_file(const char *name, const char *head, size_t len)
 {
@@ -157,10 +145,10 @@ TEST(ntfs_label_serial_version_names_as_blkid_and_ntfsinfo)
 	CHECK_EQ(ntfs_probe(&im.v, &ni, why, sizeof(why)), 0);
 	CHECK_STR(why, "");
 	CHECK_STR(ni.label, "Win Label");
-	CHECK_STR(blkid_tag("w.img", "LABEL"), "Win Label");
+	CHECK_STR(test_blkid_tag("w.img", "LABEL"), "Win Label");
 	snprintf(serial, sizeof(serial), "%016llX", (unsigned long long)ni.serial);
-	CHECK_STR(blkid_tag("w.img", "UUID"), serial);
-	CHECK_STR(blkid_tag("w.img", "TYPE"), "ntfs");
+	CHECK_STR(test_blkid_tag("w.img", "UUID"), serial);
+	CHECK_STR(test_blkid_tag("w.img", "TYPE"), "ntfs");
 	CHECK(!ni.bitlocker);
 	CHECK(!ni.dirty);
 	CHECK_EQ(ni.ntfs_major, 3);
@@ -265,7 +253,7 @@ TEST(ntfs_without_hiberfil_and_big_records)
 	CHECK_EQ(ni.cluster_size, 65536);
 	CHECK_EQ(ni.record_size, 4096);
 	snprintf(serial, sizeof(serial), "%016llX", (unsigned long long)ni.serial);
-	CHECK_STR(blkid_tag("b.img", "UUID"), serial);
+	CHECK_STR(test_blkid_tag("b.img", "UUID"), serial);
 	CHECK(!ni.has_hiberfil && !ni.has_pagefile && !ni.has_bootmgr && !ni.has_windows_dir);
 	CHECK_EQ(ni.hiber, NTFS_HIBER_NONE);
 	free(im.buf);
