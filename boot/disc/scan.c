@@ -661,27 +661,38 @@ static int fatfile_read(void *ctx, uint64_t off, void *buf, size_t len)
 
 int sc_file_vol(struct scan *s, struct sc_part *p, const char *path, struct sc_fvol *fv)
 {
-	uint64_t size = 0;
+	struct fat_stat fst;
+	struct stat st;
 	int r;
 
 	memset(fv, 0, sizeof(*fv));
 	fv->fd = -1;
 	slashes(fv->path, sizeof(fv->path), path);
-	r = sc_stat(s, p, path, &size);
-	if (r < 0)
-		return r;
-	if (r != 1)
-		return -EINVAL;
-	if (p->fs.type == FS_VFAT) {
+	switch (part_access(s, p)) {
+	case ACC_FAT:
+		r = fat_stat(p->fat, fv->path, &fst);
+		if (r < 0)
+			return r;
+		if (fst.dir)
+			return -EINVAL;
 		fv->fat = p->fat;
-		fv->v = (struct vol){ fatfile_read, fv, 0, size };
+		fv->v = (struct vol){ fatfile_read, fv, 0, fst.size };
 		return 0;
+	case ACC_MNT:
+		/* one open: the size comes from the descriptor that is read */
+		fv->fd = mnt_openat(p->rootfd, fv->path, 0);
+		if (fv->fd < 0)
+			return fv->fd;
+		r = fstat(fv->fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -EINVAL;
+		if (r < 0) {
+			sc_file_vol_put(fv);
+			return r;
+		}
+		fv->v = (struct vol){ fd_read, fv, 0, (uint64_t)st.st_size };
+		return 0;
+	default:
+		return -ENOTSUP;
 	}
-	fv->fd = mnt_openat(p->rootfd, fv->path, 0);
-	if (fv->fd < 0)
-		return fv->fd;
-	fv->v = (struct vol){ fd_read, fv, 0, size };
-	return 0;
 }
 
 void sc_file_vol_put(struct sc_fvol *fv)
