@@ -23,6 +23,7 @@ static int visit(void *ctx, const char *name, const struct fat_stat *st)
 	char *data;
 	size_t len;
 	char buf[700];
+	struct fat_stat found;
 	int r;
 
 	if (++w->visited > 64)
@@ -41,8 +42,11 @@ static int visit(void *ctx, const char *name, const struct fat_stat *st)
 			}
 		}
 	} else {
+		/* A damaged directory can hold two entries of the same name (the
+		 * seed "frag" twice): a lookup by path finds the first, so the
+		 * size to expect is the one fat_stat() finds, not the listing's. */
 		if (fat_read_file(w->f, w->path, 1 << 16, &data, &len) == 0) {
-			if (len != st->size || data[len])
+			if (fat_stat(w->f, w->path, &found) != 0 || len != found.size || data[len])
 				__builtin_trap();
 			free(data);
 		}
