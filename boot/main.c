@@ -4,10 +4,10 @@
  *   polyboot info      facts about this machine (KVM, nested paging, IOMMU, EFI)
  *   polyboot version   the firmware version
  *   polyboot scan      discovery: every disk, partition and installed OS
+ *   polyboot check-config FILE   validates a polyboot.conf offline
  *
- * Started without arguments it is the boot manager. Until the boot manager
- * exists it prints the machine facts and exits with status 3, which tells
- * /init to open the recovery shell.
+ * Started without arguments it is the boot manager (manager.h); its exit
+ * status tells /init what to do next (power off, shell, reboot).
  */
 #define LOG_MOD "polyboot"
 #include <stdbool.h>
@@ -16,12 +16,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "conf.h"
 #include "disc/report.h"
 #include "disc/scan.h"
+#include "inv.h"
 #include "log.h"
+#include "manager.h"
+#include "plan.h"
 #include "sysinfo.h"
-
-#define EXIT_WANT_SHELL 3
+#include "util.h"
 
 static int cmd_info(int argc, char **argv)
 {
@@ -46,15 +52,109 @@ static int cmd_version(int argc, char **argv)
 
 static int cmd_menu(int argc, char **argv)
 {
-	struct sysinfo_facts f;
+	return manager_main(argc, argv);
+}
 
-	sysinfo_read("/", &f);
-	printf("polyboot %s: %u CPUs, %llu MiB, KVM %s (%s, nested paging %s), %u IOMMU groups\n",
-	       f.version, f.cpus, (unsigned long long)(f.mem_total >> 20),
-	       f.kvm ? "ready" : "MISSING", f.kvm_vendor[0] ? f.kvm_vendor : "no module",
-	       f.nested_paging ? "on" : "off", f.iommu_groups);
-	printf("polyboot: the boot manager is not built yet; opening the recovery shell\n");
-	return EXIT_WANT_SHELL;
+static int cmd_check_config(int argc, char **argv)
+{
+	static struct conf c;
+	static struct inv inv;
+	static struct plan p;
+	const char *file = NULL, *invpath = NULL;
+	struct plan_host h = { 0 };
+	bool host_given = false;
+	int sel[PLAN_MAX_VMS], r;
+	unsigned nsel;
+
+	for (int i = 1; i < argc; i++) {
+		uint64_t v;
+
+		if (strcmp(argv[i], "--inventory") == 0 && i + 1 < argc) {
+			invpath = argv[++i];
+		} else if (strcmp(argv[i], "--cpus") == 0 && i + 1 < argc && parse_u64(argv[i + 1], 4096, &v) == 0) {
+			h.cpus = (unsigned)v;
+			host_given = true;
+			i++;
+		} else if (strcmp(argv[i], "--memory") == 0 && i + 1 < argc && parse_size(argv[i + 1], &v) == 0) {
+			h.memory = v;
+			host_given = true;
+			i++;
+		} else if (argv[i][0] != '-' && !file) {
+			file = argv[i];
+		} else {
+			fprintf(stderr,
+				"usage: polyboot check-config FILE [--inventory SCAN.json] [--cpus N] [--memory SIZE]\n"
+				"  Validates a polyboot.conf offline. With --inventory (a saved `polyboot scan\n"
+				"  --json`) the default set is also planned against this machine (or the\n"
+				"  --cpus/--memory given): overcommit, disk and device conflicts.\n");
+			return 2;
+		}
+	}
+	if (!file) {
+		fprintf(stderr, "usage: polyboot check-config FILE [--inventory SCAN.json] [--cpus N] [--memory SIZE]\n");
+		return 2;
+	}
+	conf_load(&c, file);
+	if (invpath) {
+		char *json = NULL, why[300];
+		size_t len = 0;
+		int fd = open(invpath, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+
+		if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (16 << 20) ||
+		    !(json = malloc((size_t)st.st_size + 1)) ||
+		    pread_full(fd, json, (size_t)st.st_size, 0) < 0) {
+			fprintf(stderr, "polyboot: cannot read %s\n", invpath);
+			free(json);
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		close(fd);
+		len = (size_t)st.st_size;
+		json[len] = 0;
+		r = inv_from_json(&inv, json, len, why, sizeof(why));
+		free(json);
+		if (r < 0) {
+			fprintf(stderr, "polyboot: %s: %s\n", invpath, why);
+			return 1;
+		}
+		if (!host_given || !h.cpus || !h.memory) {
+			struct plan_host live;
+
+			if (plan_host_read(&live, "/") == 0) {
+				if (!h.cpus)
+					h.cpus = live.cpus;
+				if (!h.memory)
+					h.memory = live.memory;
+			}
+		}
+		nsel = plan_default_set(&c, &inv, sel, PLAN_MAX_VMS);
+		if (nsel)
+			plan_make(&p, &c, &inv, &h, sel, nsel);
+	}
+	for (unsigned i = 0; i < c.nerr; i++) {
+		char line[400];
+
+		conf_format_error(&c, i, line, sizeof(line));
+		printf("%s\n", line);
+	}
+	if (c.err_dropped)
+		printf("%s: %u more errors\n", file, c.err_dropped);
+	if (c.nerr)
+		return 1;
+	printf("%s: ok", file);
+	if (invpath)
+		printf(" (%u OS%s in the default set)", p.nvm, p.nvm == 1 ? "" : "es");
+	printf("\n");
+	for (unsigned i = 0; invpath && i < p.nvm; i++) {
+		printf("  %s: %u CPUs%s%s, %llu MiB\n", p.vm[i].name, p.vm[i].cpus, p.vm[i].cpuset[0] ? " on " : "",
+		       p.vm[i].cpuset, (unsigned long long)(p.vm[i].memory >> 20));
+		for (unsigned d = 0; d < p.vm[i].ndisks; d++)
+			printf("    disk %u: %s\n", d, p.vm[i].disks[d].desc);
+	}
+	inv_free(&inv);
+	return 0;
 }
 
 static void scan_usage(void)
@@ -147,7 +247,8 @@ static const struct {
 	{ "info", cmd_info, "print facts about this machine" },
 	{ "version", cmd_version, "print the firmware version" },
 	{ "scan", cmd_scan, "find installed OSes on every disk (--json, --disk PATH)" },
-	{ "menu", cmd_menu, "the boot manager (default)" },
+	{ "check-config", cmd_check_config, "validate a polyboot.conf (--inventory SCAN.json plans it)" },
+	{ "menu", cmd_menu, "the boot manager (default; --help for its options)" },
 };
 
 static void usage(void)

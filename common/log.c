@@ -9,6 +9,16 @@
 static enum log_level cur_level = LOG_INFO;
 static char prefix[64] = "polyboot";
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static log_sink_fn sink;
+static void *sink_ctx;
+
+void log_set_sink(log_sink_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&log_lock);
+	sink = fn;
+	sink_ctx = ctx;
+	pthread_mutex_unlock(&log_lock);
+}
 
 void log_set_level(enum log_level level)
 {
@@ -53,6 +63,9 @@ void log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&log_lock);
-	fprintf(stderr, "%s\n", line);
+	if (sink)
+		sink(sink_ctx, level, line);
+	else
+		fprintf(stderr, "%s\n", line);
 	pthread_mutex_unlock(&log_lock);
 }

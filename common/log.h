@@ -16,6 +16,11 @@ void log_set_prefix(const char *prefix);
 /* Parses "err", "warn", "info", "debug"; returns 0 or -EINVAL. */
 int log_parse_level(const char *s, enum log_level *out);
 
+/* Sends every line (without its newline) to @fn instead of stderr, or back
+ * to stderr when @fn is NULL. @fn runs under the log lock: it must not log. */
+typedef void (*log_sink_fn)(void *ctx, enum log_level level, const char *line);
+void log_set_sink(log_sink_fn fn, void *ctx);
+
 void log_msg(enum log_level level, const char *mod, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -14,6 +14,7 @@
 
 #include "efi/varstool.h"
 #include "log.h"
+#include "machine/control.h"
 #include "machine/machine.h"
 #include "util.h"
 
@@ -40,20 +41,27 @@ static void usage(FILE *f)
 "                       get a private copy-on-write view)\n"
 "  --smbios KEY=VALUE   override an SMBIOS string, e.g. type1.serial=ABC (repeatable)\n"
 "  --dmi-dir DIR        where the host's SMBIOS strings are read (default /sys/class/dmi/id)\n"
+"  --control PATH       a unix socket (mode 0600) for the supervisor, one command a line:\n"
+"                         status       ok state=running name=.. pid=.. cpus=.. memory=BYTES\n"
+"                                      uptime_ms=.. resets=.. powerbutton=..\n"
+"                         powerbutton  press the ACPI power button: ok listening|not-listening\n"
+"                         reset        reset the VM as the guest would (see --reboot)\n"
+"                         stop         force-stop: polyvmm exits with status 6\n"
 "  --trace-io           log every port and MMIO access\n"
 "  --log-level LEVEL    err, warn, info (default), debug\n"
 "  --print-layout       print the guest memory map and exit (no KVM needed)\n"
 "  --dump-acpi DIR      write the ACPI tables to DIR/<SIG>.dat and exit (no KVM needed)\n"
 "\n"
 "exit status: 0 guest powered off, 1 VMM error, 2 usage error, 3 guest reset\n"
-"(with --reboot=exit), 4 guest crashed (triple fault, KVM error), 5 killed by a signal.\n"
+"(with --reboot=exit), 4 guest crashed (triple fault, KVM error), 5 killed by a signal,\n"
+"6 force-stopped through the control socket.\n"
 "Each non-zero status comes with a one-line reason on stderr.\n");
 }
 
 enum {
 	OPT_FIRMWARE = 256, OPT_VARS, OPT_VARS_RO, OPT_CPUS, OPT_MEMORY, OPT_SERIAL, OPT_NAME,
 	OPT_REBOOT, OPT_SMBIOS, OPT_DMI_DIR, OPT_TRACE, OPT_LOG, OPT_LAYOUT, OPT_DUMP_ACPI, OPT_HELP,
-	OPT_KVM, OPT_DISK,
+	OPT_KVM, OPT_DISK, OPT_CONTROL,
 };
 
 static const struct option opts[] = {
@@ -68,6 +76,7 @@ static const struct option opts[] = {
 	{ "smbios", required_argument, 0, OPT_SMBIOS },
 	{ "disk", required_argument, 0, OPT_DISK },
 	{ "dmi-dir", required_argument, 0, OPT_DMI_DIR },
+	{ "control", required_argument, 0, OPT_CONTROL },
 	{ "trace-io", no_argument, 0, OPT_TRACE },
 	{ "log-level", required_argument, 0, OPT_LOG },
 	{ "print-layout", no_argument, 0, OPT_LAYOUT },
@@ -149,6 +158,11 @@ int main(int argc, char **argv)
 			c.ndisks++;
 			break;
 		case OPT_DMI_DIR: c.dmi_dir = optarg; break;
+		case OPT_CONTROL:
+			if (control_path_check(optarg) < 0)
+				return bad("--control '%s': want a unix socket path (at most 107 bytes)", optarg);
+			c.control = optarg;
+			break;
 		case OPT_TRACE: c.trace_io = true; break;
 		case OPT_LOG: {
 			enum log_level l;
@@ -194,6 +208,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "polyvmm[%s]: guest crashed: %s\n", c.name, why);
 		break;
 	case MEXIT_KILLED:
+	case MEXIT_STOPPED:
 		fprintf(stderr, "polyvmm[%s]: %s\n", c.name, why);
 		break;
 	case MEXIT_USAGE:

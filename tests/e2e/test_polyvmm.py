@@ -46,13 +46,17 @@ rc=$(vm_wait vm 60); [ "$rc" = 3 ]; check reboot-exit-status $? "status $rc"
 vm_start vm $FWARGS --vars /tmp/v1.fd --cpus 1 --memory 256M
 vm_expect vm 'Shell>' 120
 vm_send vm "setvar PolyKeep -guid $GUID -nv -bs =C0FFEE\r"
-sleep 2
+# The shell runs one command at a time: once the read-back below prints the
+# value, the write before it has finished (under a loaded nested harness a
+# fixed sleep was not always long enough, and reset -s cut the write off).
+vm_send vm "setvar PolyKeep -guid $GUID\r"
+vm_expect vm 'C0 FF EE' 60 || echo "the variable was not set in the first run"
 vm_send vm 'reset -s\r'
 vm_wait vm 60 >/dev/null
 vm_start vm $FWARGS --vars /tmp/v1.fd --cpus 1 --memory 256M
 vm_expect vm 'Shell>' 120
 vm_send vm "setvar PolyKeep -guid $GUID\r"
-vm_expect vm 'C0 FF EE' 20; check vars-persist-shell $? "$(tr -d '\r' </tmp/vm.log | grep -A1 'PolyKeep -' | tail -1)"
+vm_expect vm 'C0 FF EE' 60; check vars-persist-shell $? "$(tr -d '\r' </tmp/vm.log | grep -A1 'PolyKeep -' | tail -1)"
 vm_send vm 'reset -s\r'
 vm_wait vm 60 >/dev/null
 v=$(polyvmm-vars get /tmp/v1.fd PolyKeep $GUID)
@@ -76,7 +80,7 @@ done
 vm_start vm $FWARGS --vars /tmp/vk.fd --cpus 1 --memory 256M
 vm_expect vm 'Shell>' 120; ok=$?
 vm_send vm "setvar PolyKeep -guid $GUID\r"
-vm_expect vm 'C0 FF EE' 20; ok2=$?
+vm_expect vm 'C0 FF EE' 60; ok2=$?
 vm_send vm 'reset -s\r'
 vm_wait vm 60 >/dev/null
 [ $ok = 0 ] && [ $ok2 = 0 ]; check sigkill-store-boots $? "OVMF boots with the store and PolyKeep survives"

@@ -172,6 +172,11 @@ class Machine:
         with self.lock:
             return self.buf.decode("utf-8", "replace")
 
+    def raw(self):
+        """Everything the serial console printed so far, as bytes."""
+        with self.lock:
+            return bytes(self.buf)
+
     def tail(self, n=2000):
         return self.text()[-n:]
 

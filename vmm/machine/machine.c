@@ -69,6 +69,10 @@ int machine_config_check(const struct machine_config *c, char *why, size_t len)
 		snprintf(why, len, "--serial %s: want stdio, file:PATH, socket:PATH or none", c->serial);
 		return -EINVAL;
 	}
+	if (c->control && control_path_check(c->control) < 0) {
+		snprintf(why, len, "--control %s: want a unix socket path (at most 107 bytes)", c->control);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -213,6 +217,44 @@ static void signal_ready(struct ev_source *s, uint32_t events)
 	machine_post_event(m, MEV_KILLED, "stopped by signal %s", strsignal((int)si.ssi_signo));
 }
 
+/* --- the control socket (I/O thread) ------------------------------------------ */
+
+static int ctl_status(void *ctx, char *buf, size_t len)
+{
+	struct machine *m = ctx;
+	int64_t up = vclock_mono(&host_clock) - m->start_ns;
+
+	snprintf(buf, len, "state=running name=%s pid=%ld cpus=%u memory=%llu uptime_ms=%lld resets=%u powerbutton=%u",
+		 m->cfg.name, (long)getpid(), m->cfg.cpus, (unsigned long long)m->cfg.memory,
+		 (long long)(up / 1000000), m->resets, m->powerbutton);
+	return 0;
+}
+
+static int ctl_powerbutton(void *ctx)
+{
+	struct machine *m = ctx;
+	bool listening = acpi_pm_power_button(&m->pm);
+
+	m->powerbutton++;
+	log_info("power button pressed through the control socket (guest %s)",
+		 listening ? "listening" : "not listening");
+	return listening;
+}
+
+static int ctl_reset(void *ctx)
+{
+	log_info("reset requested through the control socket");
+	machine_post_event(ctx, MEV_RESET, "reset through the control socket");
+	return 0;
+}
+
+static int ctl_stop(void *ctx)
+{
+	log_info("stop requested through the control socket");
+	machine_post_event(ctx, MEV_STOPPED, "force-stopped through the control socket");
+	return 0;
+}
+
 /* --- RAM ------------------------------------------------------------------------ */
 
 static int alloc_ram(struct machine *m)
@@ -352,6 +394,7 @@ static int exit_code(int ev)
 	case MEV_RESET: return MEXIT_RESET;
 	case MEV_CRASH: return MEXIT_CRASH;
 	case MEV_KILLED: return MEXIT_KILLED;
+	case MEV_STOPPED: return MEXIT_STOPPED;
 	default: return MEXIT_ERROR;
 	}
 }
@@ -395,6 +438,14 @@ int machine_run(const struct machine_config *cfg, char *why, size_t len)
 		r = MEXIT_ERROR;
 		goto out_dev;
 	}
+	m->control_ops = (struct control_ops){ m, ctl_status, ctl_powerbutton, ctl_reset, ctl_stop };
+	if (cfg->control && (r = control_server_open(&m->control, cfg->control, &m->loop,
+						     &m->control_ops)) < 0) {
+		snprintf(why, len, "--control %s: %s", cfg->control, strerror(-r));
+		r = MEXIT_ERROR;
+		goto out_dev;
+	}
+	m->start_ns = vclock_mono(&host_clock);
 
 	for (;;) {
 		machine_devices_reset(m);
@@ -423,6 +474,7 @@ int machine_run(const struct machine_config *cfg, char *why, size_t len)
 		break;
 	}
 out_dev:
+	control_server_close(&m->control);
 	machine_devices_fini(m);
 	munmap(m->ram, m->ram_low + m->ram_high);
 out:

@@ -27,6 +27,7 @@ enum machine_exit {
 	MEXIT_RESET = 3,	/* the guest asked for a reset (--reboot=exit) */
 	MEXIT_CRASH = 4,	/* triple fault, KVM internal error, failed entry */
 	MEXIT_KILLED = 5,	/* stopped by a signal (SIGTERM/SIGINT) */
+	MEXIT_STOPPED = 6,	/* force-stopped through the control socket */
 };
 
 struct machine_config {
@@ -45,6 +46,7 @@ struct machine_config {
 	unsigned n_smbios_set;
 	struct disk_spec disk[MACHINE_MAX_DISKS];	/* --disk */
 	unsigned ndisks;
+	const char *control;		/* --control: unix socket path, or NULL */
 };
 
 /* Fills the defaults (1 CPU, 512 MiB, serial stdio, reboot restart). */

@@ -12,6 +12,7 @@
 #include "core/guest_mem.h"
 #include "kvm/kvm.h"
 #include "machine/chipset.h"
+#include "machine/control.h"
 #include "machine/machine.h"
 #include "machine/serial_backend.h"
 #include "pci/pci.h"
@@ -35,6 +36,7 @@ enum machine_event {
 	MEV_CRASH,
 	MEV_KILLED,
 	MEV_ERROR,
+	MEV_STOPPED,		/* "stop" on the control socket */
 };
 
 struct machine_timer {
@@ -85,6 +87,12 @@ struct machine {
 	uint64_t mmio64_base, mmio64_size;
 	unsigned resets;
 	struct machine_disk *disk[MACHINE_MAX_DISKS];
+
+	/* --control: the supervisor's socket (I/O thread only). */
+	struct control_server control;
+	struct control_ops control_ops;
+	int64_t start_ns;		/* monotonic, when the VM first started */
+	unsigned powerbutton;		/* presses through the control socket */
 };
 
 /* Records the first stop event and wakes the main loop. Any thread. */

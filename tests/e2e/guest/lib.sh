@@ -45,7 +45,7 @@ vm_expect() {
 		i=$((i + 1))
 	done
 	echo "vm_expect $n '$re' failed after ${t}s; console tail:"
-	tr -d '\r' </tmp/$n.log | sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g' | tail -15 | sed 's/^/  | /'
+	tr -d '\r' </tmp/$n.log | sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g' | tail -15 | awk '{ print "  | " $0 }'
 	return 1
 }
 
@@ -87,6 +87,6 @@ vm_expect_n() {
 		i=$((i + 1))
 	done
 	echo "vm_expect_n $n '$re' x$want failed after ${t}s; console tail:"
-	tr -d '\r' </tmp/$n.log | sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g' | tail -15 | sed 's/^/  | /'
+	tr -d '\r' </tmp/$n.log | sed 's/\x1b\[[0-9;?=]*[a-zA-Z]//g' | tail -15 | awk '{ print "  | " $0 }'
 	return 1
 }
