@@ -167,55 +167,7 @@ static int word(const char *s, const char *const *words, unsigned n)
 	return -1;
 }
 
-/* A decimal number (digits only) up to @max. */
-static int parse_dec(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
 
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		if (v > (max - (uint64_t)(*s - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/*
- * A size: decimal bytes, or with a K/M/G/T suffix. util.h's parse_size()
- * takes 0x.. and 0.. (octal) too, which a config file should not: "0512M"
- * would be 330M.
- */
-static int parse_bytes(const char *s, uint64_t *out)
-{
-	char num[24];
-	size_t n = strlen(s);
-	unsigned shift = 0;
-	uint64_t v;
-	int r;
-
-	if (n == 0 || n >= sizeof(num))
-		return -EINVAL;
-	memcpy(num, s, n + 1);
-	switch (num[n - 1]) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
-	default: break;
-	}
-	if (shift)
-		num[n - 1] = '\0';
-	r = parse_dec(num, UINT64_MAX >> shift, &v);
-	if (r)
-		return r;
-	*out = v << shift;
-	return 0;
-}
 
 /* Optimal string alignment distance of two short lowercase-compared keys. */
 static unsigned distance(const char *a, const char *b)
@@ -622,7 +574,7 @@ static void set_global(struct parser *p, enum gkey k, const char *v)
 		set_console(p, v);
 		break;
 	case G_RESERVE_MEMORY:
-		if (parse_bytes(v, &u)) {
+		if (parse_size_dec(v, &u)) {
 			bad(p, "reserve_memory", v, "a size such as 512M or 4G");
 		} else {
 			c->reserve_memory = u;
@@ -811,7 +763,7 @@ static void set_os(struct parser *p, enum okey k, const char *v)
 		}
 		break;
 	case O_MEMORY:
-		if (parse_bytes(v, &u)) {
+		if (parse_size_dec(v, &u)) {
 			bad(p, "memory", v, "a size such as 512M or 4G");
 		} else if (u < MIN_OS_MEMORY) {
 			bad(p, "memory", v, "at least 64M");

@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -81,35 +82,72 @@ int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-int parse_size(const char *s, uint64_t *out)
+/* Splits "512M" into the number's text (in @num) and the suffix's shift. */
+static int size_split(const char *s, char *num, size_t len, unsigned *shift)
 {
-	char num[32];
 	size_t n;
-	unsigned shift = 0;
-	uint64_t v;
-	int r;
 
 	if (!s)
 		return -EINVAL;
 	n = strlen(s);
-	if (n == 0 || n >= sizeof(num))
+	if (n == 0 || n >= len)
 		return -EINVAL;
 	memcpy(num, s, n + 1);
+	*shift = 0;
 	switch (num[n - 1]) {
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
+	case 'k': case 'K': *shift = 10; break;
+	case 'm': case 'M': *shift = 20; break;
+	case 'g': case 'G': *shift = 30; break;
+	case 't': case 'T': *shift = 40; break;
 	default: break;
 	}
-	if (shift)
+	if (*shift)
 		num[n - 1] = '\0';
-	r = parse_u64(num, UINT64_MAX, &v);
+	return 0;
+}
+
+static int size_parse(const char *s, bool dec_only, uint64_t *out)
+{
+	char num[32];
+	unsigned shift;
+	uint64_t v;
+	int r = size_split(s, num, sizeof(num), &shift);
+
+	if (r)
+		return r;
+	r = dec_only ? parse_dec(num, UINT64_MAX, &v) : parse_u64(num, UINT64_MAX, &v);
 	if (r)
 		return r;
 	if (shift && v > (UINT64_MAX >> shift))
 		return -ERANGE;
 	*out = v << shift;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	return size_parse(s, false, out);
+}
+
+int parse_size_dec(const char *s, uint64_t *out)
+{
+	return size_parse(s, true, out);
+}
+
+int parse_dec(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (v > (max - (uint64_t)(*s - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
 	return 0;
 }
 

@@ -22,6 +22,10 @@ int write_full(int fd, const void *buf, size_t len) __must_check;
  * bytes. Returns -EINVAL for anything else, -ERANGE on overflow.
  */
 int parse_size(const char *s, uint64_t *out) __must_check;
+/* The same, decimal digits only (no 0x, no octal: "0512M" is 512 MiB). */
+int parse_size_dec(const char *s, uint64_t *out) __must_check;
+/* Decimal digits only, up to @max: 0, -EINVAL or -ERANGE. */
+int parse_dec(const char *s, uint64_t max, uint64_t *out) __must_check;
 /* Parses an unsigned decimal or 0x-hex number that must fit in @max. */
 int parse_u64(const char *s, uint64_t max, uint64_t *out) __must_check;
 
