@@ -1179,6 +1179,19 @@ static void all_stopped_check(struct mgr *m)
 		focus_set(m, -1);
 }
 
+/* The machine's power button (or SIGTERM): every VM gets its own power
+ * button; the machine powers off when the last one has stopped. */
+static void shutdown_request(struct mgr *m)
+{
+	m->shutting_down = true;
+	if (running_count(m)) {
+		power_button_all(m);
+		m->started_any = true;
+	} else {
+		m->exit_code = MGR_EXIT_POWEROFF;
+	}
+}
+
 static void on_signal(struct mgr *m)
 {
 	struct signalfd_siginfo si;
@@ -1213,13 +1226,7 @@ static void on_signal(struct mgr *m)
 		} else {
 			/* SIGTERM/SIGINT/SIGHUP: like the power button */
 			log_info("signal %u: shutting down", si.ssi_signo);
-			m->shutting_down = true;
-			if (running_count(m)) {
-				power_button_all(m);
-				m->started_any = true;
-			} else {
-				m->exit_code = MGR_EXIT_POWEROFF;
-			}
+			shutdown_request(m);
 		}
 	}
 }
@@ -1264,13 +1271,7 @@ static void on_button(struct mgr *m, int fd)
 		if (ev[i].type != EV_KEY || ev[i].code != KEY_POWER || ev[i].value != 1)
 			continue;
 		log_info("power button pressed");
-		m->shutting_down = true;
-		if (running_count(m)) {
-			power_button_all(m);
-			m->started_any = true;
-		} else {
-			m->exit_code = MGR_EXIT_POWEROFF;
-		}
+		shutdown_request(m);
 	}
 }
 
