@@ -45,12 +45,13 @@ struct vmslot {
 	struct sup_vm sup;
 	uint64_t start_at_ms;		/* pending start (order/delay), 0 none */
 	bool pending;
-	char cgroup[100];
+	char cgroup[160];
 };
 
 struct mgr {
 	/* options */
 	const char *config_path, *inventory_path, *esp_opt, *polyvmm, *fwdir, *rundir;
+	const char *cgroot, *inputdir;
 	bool stdio_console;
 	/* state */
 	struct conf conf;
@@ -72,6 +73,7 @@ struct mgr {
 	bool esp_mounted;
 	struct rlog log;
 	bool started_any;
+	char failed[48];		/* a VM of this round that failed, "" none */
 	uint64_t countdown_end;		/* 0: no countdown */
 	int exit_code;			/* -1: keep running */
 	bool shutting_down;		/* power off/reboot asked: waiting for the VMs */
@@ -486,10 +488,16 @@ static void errors_collect(struct mgr *m, unsigned from)
 	for (unsigned i = from; i < m->conf.nerr; i++) {
 		char line[400];
 
+		const char *shown = line, *base = strrchr(m->conf.path, '/');
+		size_t plen = strlen(m->conf.path);
+
 		conf_format_error(&m->conf, i, line, sizeof(line));
 		log_err("%s", line);
-		if (n + strlen(line) + 2 < sizeof(m->errors))
-			n += (size_t)snprintf(m->errors + n, sizeof(m->errors) - n, "%s%s", n ? "\n" : "", line);
+		/* The menu is narrow: the file's name without its directory. */
+		if (base && plen && strncmp(line, m->conf.path, plen) == 0)
+			shown = line + (base + 1 - m->conf.path);
+		if (n + strlen(shown) + 2 < sizeof(m->errors))
+			n += (size_t)snprintf(m->errors + n, sizeof(m->errors) - n, "%s%s", n ? "\n" : "", shown);
 	}
 	if (m->conf.err_dropped)
 		log_err("%u more errors not shown", m->conf.err_dropped);
@@ -628,19 +636,21 @@ static int vars_prepare(struct mgr *m, struct vmslot *v, char *path, size_t len)
 
 static void cgroup_prepare(struct mgr *m, struct vmslot *v)
 {
-	char path[100], file[160];
+	char path[160], file[220];
 	int fd;
 
 	v->cgroup[0] = 0;
-	if (!v->pv.cpuset[0] || access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0)
+	snprintf(path, sizeof(path), "%.100s/cgroup.controllers", m->cgroot);
+	if (!v->pv.cpuset[0] || access(path, F_OK) < 0)
 		return;
-	fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "%.100s/cgroup.subtree_control", m->cgroot);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		if (write(fd, "+cpuset", 7) < 0)
 			log_warn("cgroup: cannot enable the cpuset controller: %s", strerror(errno));
 		close(fd);
 	}
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/polyboot-%s", v->pv.name);
+	snprintf(path, sizeof(path), "%.100s/polyboot-%s", m->cgroot, v->pv.name);
 	mkdir(path, 0755);
 	snprintf(file, sizeof(file), "%s/cpuset.cpus", path);
 	fd = open(file, O_WRONLY | O_CLOEXEC);
@@ -651,7 +661,7 @@ static void cgroup_prepare(struct mgr *m, struct vmslot *v)
 		return;
 	}
 	close(fd);
-	memcpy(v->cgroup, path, sizeof(path));
+	snprintf(v->cgroup, sizeof(v->cgroup), "%s", path);
 }
 
 static void vm_launch(struct mgr *m, struct vmslot *v)
@@ -665,12 +675,14 @@ static void vm_launch(struct mgr *m, struct vmslot *v)
 	if (v->pv.firmware == CONF_FW_SEABIOS) {
 		snprintf(v->sup.reason, sizeof(v->sup.reason), "needs SeaBIOS, which polyvmm cannot run yet");
 		v->sup.state = SUP_FAILED;
+		snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
 		log_err("%s: %s", v->pv.name, v->sup.reason);
 		return;
 	}
 	if (vars_prepare(m, v, vars, sizeof(vars)) < 0) {
 		snprintf(v->sup.reason, sizeof(v->sup.reason), "no VARS file (see the log)");
 		v->sup.state = SUP_FAILED;
+		snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
 		return;
 	}
 	cgroup_prepare(m, v);
@@ -712,6 +724,7 @@ static void vm_launch(struct mgr *m, struct vmslot *v)
 	if (r < 0) {
 		snprintf(v->sup.reason, sizeof(v->sup.reason), "cannot start polyvmm: %s", strerror(-r));
 		v->sup.state = SUP_FAILED;
+		snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
 		log_err("%s: %s", v->pv.name, v->sup.reason);
 		return;
 	}
@@ -818,6 +831,7 @@ static bool start_set(struct mgr *m, const int *sel, unsigned nsel)
 		v->start_at_ms = t;
 	}
 	m->started_any = true;
+	m->failed[0] = 0;
 	m->countdown_end = 0;
 	return true;
 }
@@ -1169,7 +1183,21 @@ static void all_stopped_check(struct mgr *m)
 		m->exit_code = MGR_EXIT_REBOOT;
 		return;
 	}
-	if (m->conf.on_all_stopped == CONF_AFTER_POWEROFF || m->shutting_down) {
+	if (m->shutting_down) {
+		log_info("every VM has stopped: powering off");
+		m->exit_code = MGR_EXIT_POWEROFF;
+		return;
+	}
+	/* A VM that failed (could not start, crashed, VMM error) is shown in
+	 * the menu rather than hidden by a power-off. */
+	if (m->failed[0]) {
+		log_warn("every VM has stopped, %s failed: back to the menu", m->failed);
+		m->failed[0] = 0;
+		if (m->focus != -1)
+			focus_set(m, -1);
+		return;
+	}
+	if (m->conf.on_all_stopped == CONF_AFTER_POWEROFF) {
 		log_info("every VM has stopped: powering off");
 		m->exit_code = MGR_EXIT_POWEROFF;
 		return;
@@ -1213,6 +1241,8 @@ static void on_signal(struct mgr *m)
 					while (sup_errput(&v->sup) > 0)
 						;
 					sup_reaped(&v->sup, st, t);
+					if (v->sup.state == SUP_FAILED)
+						snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
 					log_info("%s stopped: %s after %.1f s", v->pv.name, v->sup.reason,
 						 (double)(t - v->sup.t_start_ms) / 1000);
 					if (v->cgroup[0])
@@ -1234,7 +1264,7 @@ static void on_signal(struct mgr *m)
 /* The host's power button: ACPI button input devices (KEY_POWER). */
 static void buttons_open(struct mgr *m)
 {
-	DIR *d = opendir("/dev/input");
+	DIR *d = opendir(m->inputdir);
 	struct dirent *e;
 
 	if (!d)
@@ -1246,7 +1276,7 @@ static void buttons_open(struct mgr *m)
 
 		if (strncmp(e->d_name, "event", 5))
 			continue;
-		snprintf(path, sizeof(path), "/dev/input/%s", e->d_name);
+		snprintf(path, sizeof(path), "%.200s/%.60s", m->inputdir, e->d_name);
 		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -1383,6 +1413,8 @@ static void usage(FILE *f)
 "  --firmware-dir DIR OVMF_CODE_4M.fd and OVMF_VARS_4M.fd (default\n"
 "                     /usr/share/polyboot/firmware)\n"
 "  --run-dir DIR      sockets and mounts (default /run/polyboot)\n"
+"  --cgroup-root DIR  cgroup v2 root for the VMs' cpusets (default /sys/fs/cgroup)\n"
+"  --input-dir DIR    where power-button input devices are (default /dev/input)\n"
 "exit status: 0 power off, 1 error, 2 usage, 3 recovery shell, 4 reboot\n");
 }
 
@@ -1396,6 +1428,8 @@ static int parse_args(struct mgr *m, int argc, char **argv)
 		{ "polyvmm", required_argument, 0, 'p' },
 		{ "firmware-dir", required_argument, 0, 'f' },
 		{ "run-dir", required_argument, 0, 'r' },
+		{ "cgroup-root", required_argument, 0, 'g' },
+		{ "input-dir", required_argument, 0, 'I' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -1417,6 +1451,8 @@ static int parse_args(struct mgr *m, int argc, char **argv)
 		case 'p': m->polyvmm = optarg; break;
 		case 'f': m->fwdir = optarg; break;
 		case 'r': m->rundir = optarg; break;
+		case 'g': m->cgroot = optarg; break;
+		case 'I': m->inputdir = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return MGR_EXIT_USAGE;
 		}
@@ -1457,6 +1493,8 @@ int manager_main(int argc, char **argv)
 	m->polyvmm = "/bin/polyvmm";
 	m->fwdir = "/usr/share/polyboot/firmware";
 	m->rundir = "/run/polyboot";
+	m->cgroot = "/sys/fs/cgroup";
+	m->inputdir = "/dev/input";
 	m->log.fd = -1;
 	m->focus = -2;
 	m->exit_code = -1;

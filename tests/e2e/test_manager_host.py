@@ -1,0 +1,270 @@
+"""The boot manager on the host, no KVM and no QEMU: `polyboot menu` runs
+against an inventory that `polyboot scan --json` made of the fixture OS
+disks, with an ESP directory, on a pseudo-terminal, and with
+tests/e2e/guest/fakevmm.py in place of polyvmm (it prints a marker line with
+the arguments it was given, echoes console input and serves the control
+socket; its `vars` subcommand is the real polyvmm's variable tool).
+
+- headless: two OSes on autostart start, get the planned CPUs, cpusets,
+  memory and disks, get a VARS file on the ESP with a Boot#### for their
+  loader, their console logs and the manager's log land on the ESP, and the
+  manager exits for power-off when both powered off;
+- a VM that crashes brings the menu back instead of powering off;
+- menu: a configuration with four errors shows each with file:line, the
+  test selects two of three OSes with the keys, starts them, switches to
+  each console (scrollback shows its marker; typed input reaches it),
+  presses the power-button key and the manager exits for power-off;
+- check-config: the same errors offline, exit 1; a good file plans.
+"""
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import time
+
+ESC = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class Pty:
+    """polyboot on a pseudo-terminal: send keys, read frames."""
+
+    def __init__(self, argv, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(argv[0], argv, env)
+        self.buf = b""
+
+    def pump(self, secs):
+        end = time.monotonic() + secs
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    data = os.read(self.fd, 65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                self.buf += data
+
+    def send(self, data):
+        os.write(self.fd, data.encode() if isinstance(data, str) else data)
+        self.pump(0.4)
+
+    def wait_for(self, pred, secs):
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            if pred():
+                return True
+            self.pump(0.2)
+        return pred()
+
+    def frame(self):
+        i = self.buf.rfind(b"\x1b[2J")
+        lines = {}
+        for m in re.finditer(rb"\x1b\[(\d+);1H(?:\x1b\[K)?(.*?)(?=\x1b\[\d+;1H|$)", self.buf[i + 4:], re.S):
+            lines[int(m.group(1))] = ESC.sub(b"", m.group(2)).decode(errors="replace").rstrip()
+        return [lines[k] for k in sorted(lines)]
+
+    def wait_exit(self, secs):
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            self.pump(0.2)
+            pid, st = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(st)
+        os.kill(self.pid, 9)
+        os.waitpid(self.pid, 0)
+        return "timeout"
+
+
+def rows(frame):
+    return [l for l in frame if l.startswith("[ ]") or l.startswith("[*]")]
+
+
+def run(ctx):
+    out, top = ctx.out, ctx.top
+    work = os.path.join(out, "test-work", "manager-host")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    fx = os.path.join(out, "fixtures")
+    disks = []
+    for variant, wait in (("", False), ("wa", True), ("wb", True)):
+        cmd = ["python3", os.path.join(top, "tests", "fixtures", "mkosdisk.py"), "--out", fx]
+        cmd += (["--variant", variant] if variant else []) + (["--wait"] if wait else [])
+        subprocess.run(cmd, check=True, capture_output=True)
+        disks.append(os.path.join(fx, ("os-" + variant if variant else "os") + ".img"))
+    polyboot = os.path.join(out, "bin", "polyboot")
+    scan = subprocess.run([polyboot, "scan", "--json", "--efivars", ""] + sum((["--disk", d] for d in disks), []),
+                          capture_output=True, text=True)
+    inv_path = os.path.join(work, "inventory.json")
+    with open(inv_path, "w") as f:
+        f.write(scan.stdout)
+    inv = json.loads(scan.stdout)
+    labels = sorted(o["label"] for o in inv["oses"])
+    ctx.check("host-inventory", scan.returncode == 0 and labels == [
+        "polyboot test Debian", "polyboot test Debian wa", "polyboot test Debian wb"], "OSes: %s" % labels)
+    p3 = [p for p in inv["disks"][0]["partitions"] if p["num"] == 3][0]["id"]
+
+    env = dict(os.environ, POLYVMM_REAL=os.path.join(out, "bin", "polyvmm"), TERM="vt100")
+    fake = os.path.join(top, "tests", "e2e", "guest", "fakevmm.py")
+
+    def setup(name, conf):
+        d = os.path.join(work, name)
+        esp = os.path.join(d, "esp")
+        os.makedirs(os.path.join(esp, "EFI", "polyboot"))
+        os.makedirs(os.path.join(d, "cg"))
+        os.makedirs(os.path.join(d, "input"))
+        with open(os.path.join(esp, "EFI", "polyboot", "polyboot.conf"), "w") as f:
+            f.write(conf)
+        return d, esp, [polyboot, "menu", "--inventory", inv_path, "--esp", esp, "--console", "stdio",
+                        "--polyvmm", fake, "--firmware-dir", os.path.join(out, "firmware"),
+                        "--run-dir", os.path.join(d, "run"), "--cgroup-root", os.path.join(d, "cg"),
+                        "--input-dir", os.path.join(d, "input")]
+
+    def read(path):
+        try:
+            with open(path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # --- headless ------------------------------------------------------------
+    d, esp, argv = setup("headless", """\
+[global]
+mode = auto
+[os debian]
+match = polyboot test Debian
+cpus = 1
+memory = 512M
+autostart = yes
+[os wa]
+match = polyboot test Debian wa
+memory = 384M
+autostart = yes
+delay = 0.5
+""")
+    os.makedirs(os.path.join(d, "run"))
+    p = Pty(argv, dict(env, FAKEVMM_MODE="poweroff"))
+    rc = p.wait_exit(60)
+    logs = os.path.join(esp, "EFI", "polyboot", "logs")
+    log = read(os.path.join(logs, "polyboot.log"))
+    ctx.check("host-headless-poweroff", rc == 0 and "every VM has stopped: powering off" in log,
+              "exit %s; log tail: %s" % (rc, log[-300:]))
+    mk = {n: re.search(r"^POLYBOOT-GUEST .*$", read(os.path.join(logs, n + ".console.log")), re.M)
+          for n in ("debian", "wa")}
+    ctx.check("host-headless-resources", bool(mk["debian"] and mk["wa"]) and
+              "cpus=1 memory=512M" in mk["debian"].group(0) and "memory=384M" in mk["wa"].group(0) and
+              "path=%s,if=virtio" % disks[0] in mk["debian"].group(0),
+              "markers: %s" % {k: v.group(0) if v else None for k, v in mk.items()})
+    ctx.check("host-headless-cpusets", re.search(r"started debian .* on cpuset \d", log) is not None or
+              os.cpu_count() < 2, "cpus %s: %s" % (os.cpu_count(), re.findall(r"started .*", log)))
+    vars_dir = os.path.join(esp, "EFI", "polyboot", "vars")
+    vfiles = sorted(os.listdir(vars_dir)) if os.path.isdir(vars_dir) else []
+    bl = ""
+    if vfiles:
+        bl = subprocess.run([env["POLYVMM_REAL"], "vars", "boot-list", os.path.join(vars_dir, vfiles[0])],
+                            capture_output=True, text=True).stdout
+    ctx.check("host-headless-vars", len(vfiles) == 2 and re.search(r"HD\(1,GPT,.*grubx64\.efi", bl, re.I),
+              "vars %s; %s" % (vfiles, bl.strip()[:300]))
+    ctx.check("host-headless-console-clean", b"POLYBOOT-GUEST" not in p.buf and b"starting 2 OSes" in p.buf,
+              "console: %r" % p.buf[-300:])
+
+    # --- a crashed VM brings the menu back ------------------------------------------
+    d, esp, argv = setup("crash", "[global]\nmode = auto\n[os debian]\nmatch = polyboot test Debian\n"
+                         "memory = 256M\nautostart = yes\n")
+    p = Pty(argv, dict(env, FAKEVMM_MODE="crash"))
+    ok = p.wait_for(lambda: any("failed" in l and "crashed" in l for l in rows(p.frame())), 30)
+    ctx.check("host-crash-shows-menu", ok, "\n".join(p.frame()))
+    p.send("p")
+    rc = p.wait_exit(10)
+    ctx.check("host-menu-poweroff-key", rc == 0, "exit %s" % rc)
+
+    # --- menu with configuration errors, then keys ----------------------------------
+    conf = """\
+[global]
+mode = auto
+colour = blue
+this line is not ini
+[os third]
+match = polyboot test Debian
+memory = 64T
+autostart = yes
+disk = %s rw
+[os wa]
+match = polyboot test Debian wa
+cpus = 1
+memory = 384M
+disk = %s rw
+autostart = yes
+[os wb]
+match = polyboot test Debian wb
+cpus = 1
+memory = 384M
+""" % (p3, p3)
+    d, esp, argv = setup("menu", conf)
+    p = Pty(argv, dict(env, FAKEVMM_MODE="wait"))
+    p.wait_for(lambda: len(rows(p.frame())) == 3, 30)
+    screen = "\n".join(p.frame())
+    log = read(os.path.join(esp, "EFI", "polyboot", "logs", "polyboot.log"))
+    want = {"syntax": r"conf:4: syntax error", "unknown-key": r"conf:3: unknown key 'colour'",
+            "overcommit": r"conf:7: key 'memory': .*available", "disk-conflict": r"conf:(9|14): key 'disk': .*writable by both"}
+    for name, pat in want.items():
+        ctx.check("host-config-error-" + name, re.search(pat[:18], screen) is not None and
+                  re.search(pat, log) is not None, "%r on screen and in the log:\n%s" % (pat, screen))
+    r = rows(p.frame())
+    p.send("\x1b[H")
+    pos = 0
+    for i, l in enumerate(r):
+        if bool(re.search(r"Debian w[ab]\s", l)) != l.startswith("[*]"):
+            p.send("j" * (i - pos) + " ")
+            pos = i
+    sel = sorted(l.split()[4] for l in rows(p.frame()) if l.startswith("[*]"))
+    ctx.check("host-menu-select", sel == ["wa", "wb"], "\n".join(rows(p.frame())))
+    p.send("\r")
+    ok = p.wait_for(lambda: sum(1 for l in rows(p.frame()) if "running" in l) == 2, 30)
+    ctx.check("host-menu-two-running", ok, "\n".join(rows(p.frame())))
+    seen = {}
+    for _ in range(2):
+        mark = len(p.buf)
+        p.send("\x1d")
+        p.pump(1)
+        tail = p.buf[mark:].decode(errors="replace")
+        h = re.search(r"\[polyboot\] console of (\S+)", tail)
+        if h and re.search(r"POLYBOOT-GUEST name=%s " % h.group(1), tail):
+            p.send("hello %s\r" % h.group(1))
+            if p.wait_for(lambda: ("echo: hello %s" % h.group(1)).encode() in p.buf[mark:], 5):
+                seen[h.group(1)] = True
+    ctx.check("host-console-switch-and-input", sorted(seen) == ["wa", "wb"], "consoles: %s" % seen)
+    p.send("\x1d")                    # the menu again
+    ok = p.wait_for(lambda: len(rows(p.frame())) == 3, 5)
+    p.send("b")
+    rc = p.wait_exit(30)
+    log = read(os.path.join(esp, "EFI", "polyboot", "logs", "polyboot.log"))
+    stopped = dict(re.findall(r"(wa|wb) stopped: (.*) after", log))
+    ctx.check("host-power-button", ok and rc == 0 and stopped == {"wa": "powered off", "wb": "powered off"} and
+              "POLYBOOT-GUEST-SHUTDOWN" in read(os.path.join(esp, "EFI", "polyboot", "logs", "wa.console.log")),
+              "exit %s, stopped %s" % (rc, stopped))
+    ctx.check("host-wa-extra-disk", re.search(r"wa: disk \d: .*parts 3", log) is not None,
+              "wa's disks: %s" % re.findall(r"wa: disk .*", log))
+
+    # --- check-config --------------------------------------------------------------
+    cfg = os.path.join(work, "menu", "esp", "EFI", "polyboot", "polyboot.conf")
+    r = subprocess.run([polyboot, "check-config", cfg, "--inventory", inv_path, "--cpus", "2", "--memory", "4G"],
+                       capture_output=True, text=True)
+    errs = r.stdout.strip().splitlines()
+    ctx.check("host-check-config-errors", r.returncode == 1 and len(errs) >= 5 and
+              all(re.search(pat, r.stdout) for pat in want.values()), r.stdout[-800:])
+    good = os.path.join(work, "good.conf")
+    with open(good, "w") as f:
+        f.write("[os wa]\nmatch = polyboot test Debian wa\ncpus = 1\nmemory = 512M\nautostart = yes\n")
+    r = subprocess.run([polyboot, "check-config", good, "--inventory", inv_path, "--cpus", "2", "--memory", "4G"],
+                       capture_output=True, text=True)
+    ctx.check("host-check-config-ok", r.returncode == 0 and "1 OS in the default set" in r.stdout and
+              "wa: 1 CPUs" in r.stdout, r.stdout + r.stderr)
