@@ -69,6 +69,9 @@
  *   delay = SECONDS              wait after the previous start, 0 to 600,
  *                                up to 3 decimals: 2.5 (default 0)
  *   on_reboot = restart | stop   when the guest reboots (default restart)
+ *   native = auto | kexec | bootnext   how "boot natively" starts it: auto
+ *                                kexecs a Linux entry and falls back to
+ *                                BootNext (default auto)
  *
  * SIZE: a decimal number of bytes, or with a K, M, G or T suffix (either
  * case, binary units): 4096, 512M, 4G.
@@ -116,12 +119,12 @@ static const char *const gkeys[G_NKEYS] = {
 
 enum okey {
 	O_MATCH, O_CPUS, O_MEMORY, O_DISKS, O_DISK, O_DEVICE, O_FIRMWARE,
-	O_AUTOSTART, O_ORDER, O_DELAY, O_ON_REBOOT, O_NKEYS
+	O_AUTOSTART, O_ORDER, O_DELAY, O_ON_REBOOT, O_NATIVE, O_NKEYS
 };
 
 static const char *const okeys[O_NKEYS] = {
 	"match", "cpus", "memory", "disks", "disk", "device", "firmware",
-	"autostart", "order", "delay", "on_reboot",
+	"autostart", "order", "delay", "on_reboot", "native",
 };
 
 enum sec { SEC_NONE, SEC_GLOBAL, SEC_OS, SEC_SKIP };
@@ -739,6 +742,7 @@ static void set_os(struct parser *p, enum okey k, const char *v)
 	static const enum conf_fw fwv[] = { CONF_FW_AUTO, CONF_FW_OVMF, CONF_FW_SEABIOS,
 					    CONF_FW_OVMF, CONF_FW_SEABIOS };
 	static const char *const reboot[] = { "restart", "stop" };
+	static const char *const natives[] = { "auto", "kexec", "bootnext" };
 	struct conf_os *os = p->os;
 	uint64_t u;
 	size_t n;
@@ -817,6 +821,13 @@ static void set_os(struct parser *p, enum okey k, const char *v)
 			bad(p, "on_reboot", v, "restart or stop");
 		else
 			os->on_reboot = i ? CONF_REBOOT_STOP : CONF_REBOOT_RESTART;
+		break;
+	case O_NATIVE:
+		i = word(v, natives, ARRAY_SIZE(natives));
+		if (i < 0)
+			bad(p, "native", v, "auto, kexec or bootnext");
+		else
+			os->native = (enum conf_native)i;
 		break;
 	case O_NKEYS:
 		break;

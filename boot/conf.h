@@ -6,7 +6,8 @@
  *   [global]  mode, timeout, default, on_all_stopped, log_level, console,
  *             reserve_memory, reserve_cpus, grace
  *   [os NAME] match, cpus, memory, disks, disk (repeatable), device
- *             (repeatable), firmware, autostart, order, delay, on_reboot
+ *             (repeatable), firmware, autostart, order, delay, on_reboot,
+ *             native
  *
  * Parsing never stops at the first problem: every error is recorded with
  * the file, line and key it concerns, and what could be parsed is kept, so
@@ -36,6 +37,7 @@ enum conf_fw { CONF_FW_AUTO, CONF_FW_OVMF, CONF_FW_SEABIOS };
 enum conf_disk_mode { CONF_DISK_RO, CONF_DISK_RW, CONF_DISK_COW };
 enum conf_reboot { CONF_REBOOT_RESTART, CONF_REBOOT_STOP };
 enum conf_disks { CONF_DISKS_AUTO, CONF_DISKS_NONE };
+enum conf_native { CONF_NATIVE_AUTO, CONF_NATIVE_KEXEC, CONF_NATIVE_BOOTNEXT };
 
 /* disk = WHAT [ro|rw|cow]: WHAT is an inventory disk id (gpt:<guid>,
  * mbr:<sig>), a partition id (its GUID or <sig>-<nn>), or a /dev path. */
@@ -66,6 +68,7 @@ struct conf_os {
 	int order;			/* start order, lower first (default 0) */
 	unsigned delay_ms;		/* wait after the previous start (delay = 2.5 -> 2500) */
 	enum conf_reboot on_reboot;
+	enum conf_native native;	/* how "boot natively" starts it */
 	/* where each key was set (0: not set), for the planner's messages */
 	unsigned line, line_match, line_cpus, line_memory, line_firmware;
 };

@@ -995,7 +995,12 @@ static void native_boot(struct mgr *m, int os)
 		snprintf(m->errors, sizeof(m->errors), "Stop the running VMs before booting an OS natively.");
 		return;
 	}
-	if (o->has_kexec && !o->kexec_uki) {
+	enum conf_native how = CONF_NATIVE_AUTO;
+	int ci = plan_conf_for_os(&m->conf, m->inv, os);
+
+	if (ci >= 0)
+		how = m->conf.os[ci].native;
+	if (how != CONF_NATIVE_BOOTNEXT && o->has_kexec && !o->kexec_uki) {
 		if (native_kexec(m, o, why, sizeof(why)) == 0) {
 			con_restore(m);
 			log_set_sink(NULL, NULL);
@@ -1009,7 +1014,7 @@ static void native_boot(struct mgr *m, int os)
 		}
 		log_err("native boot of %s by kexec failed: %s", o->label, why);
 	}
-	if (o->bootnext >= 0) {
+	if (how != CONF_NATIVE_KEXEC && o->bootnext >= 0) {
 		int r = write_bootnext((unsigned)o->bootnext);
 
 		if (r == 0) {
@@ -1174,6 +1179,24 @@ static void on_vm_output(struct mgr *m, int s)
 		menu_draw(m);	/* first output: starting -> running */
 }
 
+/* A failed VM's last console lines, into the log: what it was doing. */
+static void log_console_tail(const struct vmslot *v)
+{
+	char buf[2048], *lines[64], *line, *save = NULL;
+	size_t n = sup_scrollback(&v->sup, buf, sizeof(buf) - 1);
+	unsigned count = 0;
+
+	buf[n] = 0;
+	for (size_t i = 0; i < n; i++)	/* escape sequences, CRs and other controls */
+		if ((unsigned char)buf[i] < 0x20 && buf[i] != '\n')
+			buf[i] = ' ';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (strspn(line, " ") != strlen(line))
+			lines[count++ % 64] = line;
+	for (unsigned i = count > 6 ? count - 6 : 0; i < count; i++)
+		log_warn("%s console: %.200s", v->pv.name, lines[i % 64]);
+}
+
 static void all_stopped_check(struct mgr *m)
 {
 	if (!m->started_any || running_count(m))
@@ -1241,8 +1264,10 @@ static void on_signal(struct mgr *m)
 					while (sup_errput(&v->sup) > 0)
 						;
 					sup_reaped(&v->sup, st, t);
-					if (v->sup.state == SUP_FAILED)
+					if (v->sup.state == SUP_FAILED) {
 						snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
+						log_console_tail(v);
+					}
 					log_info("%s stopped: %s after %.1f s", v->pv.name, v->sup.reason,
 						 (double)(t - v->sup.t_start_ms) / 1000);
 					if (v->cgroup[0])

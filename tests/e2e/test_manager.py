@@ -1,11 +1,13 @@
 """The boot manager, end to end: the full image (OVMF -> polyboot.efi ->
 /init -> polyboot) with fixture OS disks attached, no test pack.
 
-1. Headless: polyboot.conf on the ESP starts two OSes (the GRUB Debian
-   fixture on NVMe, a second fixture OS on virtio-blk) at once; both print
-   their marker into their console logs on the ESP, both power off, and the
-   outer machine powers off by itself, with no guest output on the
-   firmware's console.
+1. Headless: polyboot.conf on the ESP starts two OSes (GRUB Debian
+   fixtures, one on virtio-blk, one on NVMe) that run side by side; both
+   print their marker into their console logs on the ESP; the second powers
+   off by itself, the machine's ACPI power button (QEMU's system_powerdown)
+   reaches the first, which shuts down; the outer machine then powers off,
+   with no guest output on the firmware's console. (The second starts 50 s
+   after the first: see STAGGER.)
 2. Menu: a configuration with four kinds of errors (syntax, unknown key,
    memory overcommit, one partition claimed writable by two OSes) shows
    every one of them, with file and line, in the menu; the test then
@@ -111,18 +113,29 @@ def row_of(frame, label):
     return -1
 
 
+# Two L2 guests booting at the same moment are not reliable in the nested
+# harness (TCG-emulated SVM): seen as L1 oopses with zeroed kernel pointers
+# and as an L2 triple fault early in OVMF, in about half of the runs, never
+# with one guest (see README, "Tests"). So the second OS starts when the first
+# one is up (delay = 50): they still run side by side, and the boot manager's
+# own parallel start without a delay is tested on the host (manager_host).
+STAGGER = 50
+
+
 def headless(ctx, facts):
-    nvme = work_copy(ctx, facts, "", "headless")
-    virt = work_copy(ctx, facts, "b", "headless")
-    m = ctx.machine("headless", drives=[(nvme, "nvme"), (virt, "virtio")])
+    virt = work_copy(ctx, facts, "wa", "headless")
+    nvme = work_copy(ctx, facts, "b", "headless")
+    m = ctx.machine("headless", drives=[(virt, "virtio"), (nvme, "nvme")], monitor=True)
     esp_put(m.esp, "EFI/polyboot/polyboot.conf", """\
-# two OSes at once, no menu
+# two OSes, no menu: "first" waits for the power button after its marker,
+# "second" powers off by itself after its marker
 [global]
 mode = auto
 on_all_stopped = poweroff
+grace = 120
 
-[os debian]
-match = polyboot test Debian
+[os first]
+match = polyboot test Debian wa
 cpus = 1
 memory = 640M
 autostart = yes
@@ -132,37 +145,46 @@ match = polyboot test Debian b
 cpus = 1
 memory = 640M
 autostart = yes
-# Two VMs created at the same moment have crashed L1's KVM in the nested
-# harness (TCG-emulated SVM); both still run side by side.
-delay = 15
-""")
+delay = %d
+""" % STAGGER)
     t0 = time.monotonic()
+    rc = None
     with m:
         m.expect(r"polyboot .* parallel boot firmware", timeout=300)
-        rc = m.wait_exit(timeout=900)
+        try:
+            m.expect(r"second stopped: ", timeout=900)
+            time.sleep(2)
+            m.powerdown()             # the machine's power button: every VM gets its own
+            m.expect(r"every VM has stopped", timeout=300)
+            rc = m.wait_exit(timeout=60)
+        except Exception as e:        # noqa: BLE001 - reported by the checks below
+            rc = "no power-off: %s" % str(e)[:300]
         text = m.text().replace("\r", "")
     ctx.check("headless-poweroff", rc == 0, "QEMU exit status %s after %.0f s" % (rc, time.monotonic() - t0))
     log = esp_get(m.esp, "EFI/polyboot/logs/polyboot.log") or ""
-    started = re.findall(r"^\[\s*([0-9.]+)\] .*started (debian|second) ", log, re.M)
-    stopped = re.findall(r"^\[\s*([0-9.]+)\] .*(debian|second) stopped: (.*) after", log, re.M)
-    ctx.check("headless-both-started", sorted(n for _, n in started) == ["debian", "second"],
+    started = re.findall(r"^\[\s*([0-9.]+)\] .*started (first|second) ", log, re.M)
+    stopped = re.findall(r"^\[\s*([0-9.]+)\] .*(first|second) stopped: (.*) after", log, re.M)
+    ctx.check("headless-both-started", sorted(n for _, n in started) == ["first", "second"],
               "started: %s" % started)
     ok = len(started) == 2 and len(stopped) == 2
     if ok:
         first_stop = min(float(t) for t, _, _ in stopped)
         ok = all(float(t) < first_stop for t, _ in started)
-    ctx.check("headless-parallel", ok, "started %s, stopped %s" % (started, stopped))
+    ctx.check("headless-side-by-side", ok, "started %s, stopped %s" % (started, stopped))
     ctx.check("headless-both-powered-off", sorted((n, w) for _, n, w in stopped) ==
-              [("debian", "powered off"), ("second", "powered off")], "stopped: %s" % stopped)
+              [("first", "powered off"), ("second", "powered off")], "stopped: %s" % stopped)
     mk = {}
-    for name in ("debian", "second"):
-        con = esp_get(m.esp, "EFI/polyboot/logs/%s.console.log" % name) or ""
-        line = re.search(r"^POLYBOOT-GUEST .*$", con.replace("\r", ""), re.M)
-        mk[name] = line.group(0) if line else None
-    ctx.check("headless-marker-nvme", bool(mk["debian"]) and "disk=nvme0n1" in mk["debian"] and
-              "write=ok" in mk["debian"], "debian: %s" % mk["debian"])
-    ctx.check("headless-marker-virtio", bool(mk["second"]) and "disk=vda" in mk["second"] and
-              "write=ok" in mk["second"], "second: %s" % mk["second"])
+    for name in ("first", "second"):
+        con = (esp_get(m.esp, "EFI/polyboot/logs/%s.console.log" % name) or "").replace("\r", "")
+        line = re.search(r"^POLYBOOT-GUEST .*$", con, re.M)
+        mk[name] = (line.group(0) if line else None, "POLYBOOT-GUEST-SHUTDOWN" in con)
+    ctx.check("headless-marker-virtio", bool(mk["first"][0]) and "disk=vda" in mk["first"][0] and
+              "write=ok" in mk["first"][0], "first: %s" % (mk["first"],))
+    ctx.check("headless-marker-nvme", bool(mk["second"][0]) and "disk=nvme0n1" in mk["second"][0] and
+              "write=ok" in mk["second"][0], "second: %s" % (mk["second"],))
+    ctx.check("headless-host-power-button", "power button pressed" in log and mk["first"][1],
+              "manager saw the button: %s; the guest shut down on its button: %s" %
+              ("power button pressed" in log, mk["first"][1]))
     vars_files = esp_ls(m.esp, "EFI/polyboot/vars")
     ctx.check("headless-vars-on-esp", len([v for v in vars_files if v.lower().endswith(".fd")]) == 2,
               "vars: %s" % vars_files)
@@ -201,8 +223,8 @@ autostart = yes
 match = polyboot test Debian wb
 cpus = 1
 memory = 640M
-delay = 15
-""" % (p3, p3))
+delay = %d
+""" % (p3, p3, STAGGER))
     with m:
         m.expect(r"polyboot .* parallel boot firmware", timeout=300)
         f = wait_frame(m, lambda f: any("polyboot test Debian wb" in l for l in f), 240)

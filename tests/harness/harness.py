@@ -49,8 +49,10 @@ class Machine:
 
     def __init__(self, name, esp=None, mem="4G", smp=2, drives=(), testpack=None,
                  fw_cfg=(), iommu=False, extra_args=(), qemu=None, copy_esp=True,
-                 devices=()):
+                 devices=(), mttcg=True, monitor=False):
         self.name = name
+        self.mttcg = mttcg
+        self.monitor = monitor
         self.qemu = qemu or os.environ.get("POLYBOOT_QEMU")
         if not self.qemu or not os.path.exists(self.qemu):
             raise RuntimeError("fixed QEMU not found (run ./build.sh qemu, or set POLYBOOT_QEMU)")
@@ -86,7 +88,7 @@ class Machine:
         shutil.copy(os.path.join(fw, "OVMF_VARS_4M.fd"), vars_copy)
         args = [self.qemu,
                 "-machine", "q35,smm=off" + (",kernel-irqchip=split" if self.iommu else ""),
-                "-accel", "tcg,thread=multi,tb-size=512",
+                "-accel", "tcg,thread=%s,tb-size=512" % ("multi" if self.mttcg else "single"),
                 "-cpu", "max,+svm", "-smp", str(self.smp), "-m", self.mem,
                 "-nodefaults", "-no-user-config", "-display", "none",
                 "-serial", "stdio", "-monitor", "none",
@@ -115,6 +117,11 @@ class Machine:
             args += ["-device", dev]
         for name, path in self.fw_cfg:
             args += ["-fw_cfg", "name=%s,file=%s" % (name, path)]
+        if self.monitor:
+            # The human monitor on a socket, for powerdown() (the ACPI power button).
+            self.monitor_path = os.path.join(self.work, "monitor.sock")
+            i = args.index("-monitor")
+            args[i + 1] = "unix:%s,server=on,wait=off" % self.monitor_path
         return args + self.extra_args
 
     def start(self):
@@ -171,6 +178,14 @@ class Machine:
     def text(self):
         with self.lock:
             return self.buf.decode("utf-8", "replace")
+
+    def powerdown(self):
+        """Presses the machine's ACPI power button (needs monitor=True)."""
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.connect(self.monitor_path)
+            c.sendall(b"system_powerdown\n")
+            time.sleep(0.5)
 
     def raw(self):
         """Everything the serial console printed so far, as bytes."""

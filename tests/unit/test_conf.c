@@ -84,7 +84,8 @@ TEST(conf_full)
 		"on_reboot = stop\n"					/* 27 */
 		"[os windows]\n"					/* 28 */
 		"match = Windows*\n"					/* 29 */
-		"firmware = bios\n";					/* 30 */
+		"firmware = bios\n"					/* 30 */
+		"native = bootnext\n";					/* 31 */
 	const struct conf_os *o;
 
 	CHECK_EQ(parse(text), 0);
@@ -137,6 +138,8 @@ TEST(conf_full)
 	CHECK_EQ(o->order, -5);
 	CHECK_EQ(o->delay_ms, 2500);
 	CHECK_EQ(o->on_reboot, CONF_REBOOT_STOP);
+	CHECK_EQ(o->native, CONF_NATIVE_AUTO);
+	CHECK_EQ(C.os[1].native, CONF_NATIVE_BOOTNEXT);
 
 	o = &C.os[1];
 	CHECK_STR(o->name, "windows");
@@ -840,4 +843,15 @@ TEST(conf_inih_defaults)
 	CHECK_STR(t.values[3], "c=x;y");
 	/* the line buffer conf.c's "line too long" assumes */
 	CHECK_EQ(ini_max_line, 200);
+}
+
+TEST(conf_native_bad_value)
+{
+	static const char text[] = "[os a]\nnative = fast\n";
+
+	CHECK_EQ(parse(text), 1);
+	CHECK_EQ(C.err[0].line, 2);
+	CHECK_STR(C.err[0].key, "native");
+	CHECK(strstr(C.err[0].msg, "auto, kexec or bootnext") != NULL);
+	CHECK_EQ(C.os[0].native, CONF_NATIVE_AUTO);
 }
