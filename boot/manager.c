@@ -672,21 +672,16 @@ static void vm_launch(struct mgr *m, struct vmslot *v)
 	int r;
 
 	v->pending = false;
-	if (v->pv.firmware == CONF_FW_SEABIOS) {
-		snprintf(v->sup.reason, sizeof(v->sup.reason), "needs SeaBIOS, which polyvmm cannot run yet");
-		v->sup.state = SUP_FAILED;
-		snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
-		log_err("%s: %s", v->pv.name, v->sup.reason);
-		return;
-	}
-	if (vars_prepare(m, v, vars, sizeof(vars)) < 0) {
+	/* Legacy BIOS installs run SeaBIOS, which keeps no variables. */
+	if (v->pv.firmware != CONF_FW_SEABIOS && vars_prepare(m, v, vars, sizeof(vars)) < 0) {
 		snprintf(v->sup.reason, sizeof(v->sup.reason), "no VARS file (see the log)");
 		v->sup.state = SUP_FAILED;
 		snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
 		return;
 	}
 	cgroup_prepare(m, v);
-	snprintf(code, sizeof(code), "%s/OVMF_CODE_4M.fd", m->fwdir);
+	snprintf(code, sizeof(code), "%s/%s", m->fwdir,
+		 v->pv.firmware == CONF_FW_SEABIOS ? "bios-256k.bin" : "OVMF_CODE_4M.fd");
 	snprintf(cpus, sizeof(cpus), "%u", v->pv.cpus);
 	snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(v->pv.memory >> 20));
 	snprintf(ctl, sizeof(ctl), "%.50s/%.47s.ctl", m->rundir, v->pv.name);
@@ -695,10 +690,15 @@ static void vm_launch(struct mgr *m, struct vmslot *v)
 	argv[n++] = m->polyvmm;
 	argv[n++] = "--name";
 	argv[n++] = v->pv.name;
-	argv[n++] = "--firmware";
-	argv[n++] = code;
-	argv[n++] = "--vars";
-	argv[n++] = vars;
+	if (v->pv.firmware == CONF_FW_SEABIOS) {
+		argv[n++] = "--bios";
+		argv[n++] = code;
+	} else {
+		argv[n++] = "--firmware";
+		argv[n++] = code;
+		argv[n++] = "--vars";
+		argv[n++] = vars;
+	}
 	argv[n++] = "--cpus";
 	argv[n++] = cpus;
 	argv[n++] = "--memory";
@@ -852,6 +852,9 @@ static void vm_command(struct mgr *m, struct vmslot *v, const char *cmd)
 		return;
 	}
 	log_info("%s: %s: %s", v->pv.name, cmd, reply);
+	if (strcmp(cmd, "powerbutton") == 0 && strstr(reply, "not-listening"))
+		log_warn("%s has not enabled the ACPI power button (no button driver?): it will be "
+			 "force-stopped in %u s unless it shuts down by itself", v->pv.name, m->conf.grace_s);
 }
 
 static void power_button_all(struct mgr *m)

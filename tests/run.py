@@ -22,6 +22,7 @@ import traceback
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.environ.get("POLYBOOT_OUT", os.path.join(TOP, "out"))
 sys.path.insert(0, os.path.join(TOP, "tests", "harness"))
+sys.path.insert(0, os.path.join(TOP, "tests", "e2e"))      # e2e modules share helpers
 
 import harness  # noqa: E402
 

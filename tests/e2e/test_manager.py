@@ -1,208 +1,82 @@
-"""The boot manager, end to end: the full image (OVMF -> polyboot.efi ->
-/init -> polyboot) with fixture OS disks attached, no test pack.
+"""The boot manager, end to end in the nested harness: the full image
+(OVMF -> polyboot.efi -> /init -> polyboot) with fixture OS disks attached,
+no test pack, one guest at a time (two side by side: test_manager_parallel,
+opt-in; the parallel logic without KVM: test_manager_host).
 
-1. Headless: polyboot.conf on the ESP starts two OSes (GRUB Debian
-   fixtures, one on virtio-blk, one on NVMe) that run side by side; both
-   print their marker into their console logs on the ESP; the second powers
-   off by itself, the machine's ACPI power button (QEMU's system_powerdown)
-   reaches the first, which shuts down; the outer machine then powers off,
-   with no guest output on the firmware's console. (The second starts 50 s
-   after the first: see STAGGER.)
-2. Menu: a configuration with four kinds of errors (syntax, unknown key,
-   memory overcommit, one partition claimed writable by two OSes) shows
-   every one of them, with file and line, in the menu; the test then
-   drives the menu over the serial console: selects two of three OSes,
-   starts them, switches to each VM's console and sees its marker, presses
-   the power-button key and sees both shut down gracefully; the machine
-   powers off after the last one.
-3. Native: "boot natively" on the GRUB Debian entry kexecs its kernel; the
-   guest's marker appears on the firmware's own serial console, no VM ran.
+1. Headless: polyboot.conf on the ESP starts the GRUB Debian fixture (on
+   NVMe) with no menu; its VARS file is made on the ESP with a Boot#### for
+   its loader, it boots to its marker (in its console log on the ESP), powers
+   off, and the outer machine powers off by itself; the firmware's console
+   shows no guest output.
+2. Menu: a configuration with a syntax error, an unknown key, an
+   overcommitted memory size and a partition claimed writable by two OSes
+   shows all four errors (file:line) on the menu and in the log, and the
+   menu works: the test selects one OS over the serial console, starts it,
+   switches to its console and sees its marker, switches back, and presses
+   the machine's ACPI power button (QEMU system_powerdown): the boot manager
+   presses the guest's, the guest shuts down, the machine powers off.
+3. Native: "boot natively" on the GRUB Debian kexecs its kernel: the guest's
+   marker appears on the firmware's own serial console, and no VM ran.
 """
-import json
 import os
 import re
-import subprocess
 import time
 
-FIX_VARIANTS = [("", False), ("b", False), ("wa", True), ("wb", True)]
-ESC = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def fixtures(ctx):
-    fx = os.path.join(ctx.out, "fixtures")
-    facts = {}
-    for variant, wait in FIX_VARIANTS:
-        cmd = ["python3", os.path.join(ctx.top, "tests", "fixtures", "mkosdisk.py"), "--out", fx]
-        if variant:
-            cmd += ["--variant", variant]
-        if wait:
-            cmd += ["--wait"]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("fixture build failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
-        print(r.stdout.strip().splitlines()[-1], flush=True)
-        name = "os-" + variant if variant else "os"
-        with open(os.path.join(fx, name + ".json")) as f:
-            facts[variant] = json.load(f)
-        facts[variant]["path"] = os.path.join(fx, name + ".img")
-    return facts
-
-
-def work_copy(ctx, facts, variant, tag):
-    dst = os.path.join(ctx.out, "test-work", "manager-%s-%s.img" % (tag, variant or "os"))
-    subprocess.run(["cp", "--sparse=always", facts[variant]["path"], dst], check=True)
-    return dst
-
-
-def fat(esp):
-    """mtools' name for the FAT partition of the GPT disk image @esp."""
-    table = json.loads(subprocess.run(["sfdisk", "-J", esp], capture_output=True, text=True,
-                                      check=True).stdout)["partitiontable"]
-    return "%s@@%d" % (esp, table["partitions"][0]["start"] * 512)
-
-
-def esp_put(esp, rel, text):
-    """Writes @text as ::/@rel on the FAT image @esp (mtools, no mount)."""
-    tmp = esp + ".put"
-    subprocess.run(["mmd", "-i", fat(esp), "::/" + os.path.dirname(rel)], capture_output=True)
-    with open(tmp, "w") as f:
-        f.write(text)
-    subprocess.run(["mcopy", "-o", "-i", fat(esp), tmp, "::/" + rel], check=True)
-    os.remove(tmp)
-
-
-def esp_get(esp, rel):
-    r = subprocess.run(["mtype", "-i", fat(esp), "::/" + rel], capture_output=True)
-    return r.stdout.decode(errors="replace") if r.returncode == 0 else None
-
-
-def esp_ls(esp, rel):
-    r = subprocess.run(["mdir", "-b", "-i", fat(esp), "::/" + rel], capture_output=True, text=True)
-    return r.stdout.split() if r.returncode == 0 else []
-
-
-def last_frame(raw):
-    """The menu's last full frame as text lines (tui.c positions each line
-    with ESC[row;1H after clearing the screen)."""
-    i = raw.rfind(b"\x1b[2J")
-    if i < 0:
-        return []
-    frame = raw[i + 4:]
-    lines = {}
-    for m in re.finditer(rb"\x1b\[(\d+);1H(?:\x1b\[K)?(.*?)(?=\x1b\[\d+;1H|$)", frame, re.S):
-        lines[int(m.group(1))] = ESC.sub(b"", m.group(2)).decode(errors="replace").rstrip()
-    return [lines[k] for k in sorted(lines)]
-
-
-def wait_frame(m, pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        f = last_frame(m.raw())
-        if pred(f):
-            return f
-        time.sleep(0.5)
-    return last_frame(m.raw())
-
-
-def row_of(frame, label):
-    """Index (0-based, in menu order) of the row whose label is @label."""
-    rows = [l for l in frame if l.startswith("[ ]") or l.startswith("[*]") or l.startswith(">")]
-    for i, l in enumerate(rows):
-        if re.search(r"\]\s+%s\s{2,}" % re.escape(label), l):
-            return i
-    return -1
-
-
-# Two L2 guests booting at the same moment are not reliable in the nested
-# harness (TCG-emulated SVM): seen as L1 oopses with zeroed kernel pointers
-# and as an L2 triple fault early in OVMF, in about half of the runs, never
-# with one guest (see README, "Tests"). So the second OS starts when the first
-# one is up (delay = 50): they still run side by side, and the boot manager's
-# own parallel start without a delay is tested on the host (manager_host).
-STAGGER = 50
+from test_manager_parallel import (esp_get, esp_ls, esp_put, fixtures, last_frame, row_of,
+                                   wait_frame, work_copy)
 
 
 def headless(ctx, facts):
-    virt = work_copy(ctx, facts, "wa", "headless")
-    nvme = work_copy(ctx, facts, "b", "headless")
-    m = ctx.machine("headless", drives=[(virt, "virtio"), (nvme, "nvme")], monitor=True)
+    disk = work_copy(ctx, facts, "", "headless")
+    m = ctx.machine("headless", drives=[(disk, "nvme")])
     esp_put(m.esp, "EFI/polyboot/polyboot.conf", """\
-# two OSes, no menu: "first" waits for the power button after its marker,
-# "second" powers off by itself after its marker
+# one OS, no menu
 [global]
 mode = auto
 on_all_stopped = poweroff
-grace = 120
 
-[os first]
-match = polyboot test Debian wa
-cpus = 1
-memory = 640M
+[os debian]
+match = polyboot test Debian
+cpus = 2
+memory = 768M
 autostart = yes
-
-[os second]
-match = polyboot test Debian b
-cpus = 1
-memory = 640M
-autostart = yes
-delay = %d
-""" % STAGGER)
+""")
     t0 = time.monotonic()
-    rc = None
     with m:
         m.expect(r"polyboot .* parallel boot firmware", timeout=300)
         try:
-            m.expect(r"second stopped: ", timeout=900)
-            time.sleep(2)
-            m.powerdown()             # the machine's power button: every VM gets its own
-            m.expect(r"every VM has stopped", timeout=300)
+            m.expect(r"every VM has stopped", timeout=600)
             rc = m.wait_exit(timeout=60)
         except Exception as e:        # noqa: BLE001 - reported by the checks below
             rc = "no power-off: %s" % str(e)[:300]
         text = m.text().replace("\r", "")
     ctx.check("headless-poweroff", rc == 0, "QEMU exit status %s after %.0f s" % (rc, time.monotonic() - t0))
     log = esp_get(m.esp, "EFI/polyboot/logs/polyboot.log") or ""
-    started = re.findall(r"^\[\s*([0-9.]+)\] .*started (first|second) ", log, re.M)
-    stopped = re.findall(r"^\[\s*([0-9.]+)\] .*(first|second) stopped: (.*) after", log, re.M)
-    ctx.check("headless-both-started", sorted(n for _, n in started) == ["first", "second"],
-              "started: %s" % started)
-    ok = len(started) == 2 and len(stopped) == 2
-    if ok:
-        first_stop = min(float(t) for t, _, _ in stopped)
-        ok = all(float(t) < first_stop for t, _ in started)
-    ctx.check("headless-side-by-side", ok, "started %s, stopped %s" % (started, stopped))
-    ctx.check("headless-both-powered-off", sorted((n, w) for _, n, w in stopped) ==
-              [("first", "powered off"), ("second", "powered off")], "stopped: %s" % stopped)
-    mk = {}
-    for name in ("first", "second"):
-        con = (esp_get(m.esp, "EFI/polyboot/logs/%s.console.log" % name) or "").replace("\r", "")
-        line = re.search(r"^POLYBOOT-GUEST .*$", con, re.M)
-        mk[name] = (line.group(0) if line else None, "POLYBOOT-GUEST-SHUTDOWN" in con)
-    ctx.check("headless-marker-virtio", bool(mk["first"][0]) and "disk=vda" in mk["first"][0] and
-              "write=ok" in mk["first"][0], "first: %s" % (mk["first"],))
-    ctx.check("headless-marker-nvme", bool(mk["second"][0]) and "disk=nvme0n1" in mk["second"][0] and
-              "write=ok" in mk["second"][0], "second: %s" % (mk["second"],))
-    ctx.check("headless-host-power-button", "power button pressed" in log and mk["first"][1],
-              "manager saw the button: %s; the guest shut down on its button: %s" %
-              ("power button pressed" in log, mk["first"][1]))
+    ctx.check("headless-started", re.search(r"started debian \(polyboot test Debian\): 2 CPUs", log) is not None
+              and "debian: disk 0: nvme0n1 whole disk rw" in log,
+              "log: %s" % re.findall(r"(?:started|debian: disk) .*", log))
+    ctx.check("headless-powered-off", re.search(r"debian stopped: powered off after", log) is not None,
+              "log: %s" % re.findall(r"stopped: .*", log))
+    con = (esp_get(m.esp, "EFI/polyboot/logs/debian.console.log") or "").replace("\r", "")
+    mk = re.search(r"^POLYBOOT-GUEST .*$", con, re.M)
+    mk = mk.group(0) if mk else ""
+    ctx.check("headless-marker", "cpus=2" in mk and "write=ok" in mk and "data=ok" in mk, "marker: %s" % mk)
     vars_files = esp_ls(m.esp, "EFI/polyboot/vars")
-    ctx.check("headless-vars-on-esp", len([v for v in vars_files if v.lower().endswith(".fd")]) == 2,
+    ctx.check("headless-vars-on-esp", len([v for v in vars_files if v.lower().endswith(".fd")]) == 1 and
+              re.search(r"new VARS file .* \(Boot0001 -> \\EFI\\debian\\grubx64\.efi\)", log) is not None,
               "vars: %s" % vars_files)
-    # Everything after the boot manager started (L0's OVMF prints before it):
-    # no line of a guest's firmware, boot loader or kernel.
     after = text[text.rfind("scanning the disks"):]
     leaked = [w for w in ("POLYBOOT-GUEST", "GNU GRUB", "Loading Linux", "BdsDxe", "Linux version")
               if w in after]
-    ctx.check("headless-console-clean", not leaked and "starting 2 OSes" in after,
+    ctx.check("headless-console-clean", not leaked and "starting 1 OS" in after,
               "guest output on the firmware console: %s" % leaked)
 
 
 def menu(ctx, facts):
     third = work_copy(ctx, facts, "", "menu")
     wa = work_copy(ctx, facts, "wa", "menu")
-    wb = work_copy(ctx, facts, "wb", "menu")
     p3 = facts[""]["partitions"][2]["partition_guid"].lower()
-    m = ctx.machine("menu", drives=[(wa, "virtio"), (wb, "virtio"), (third, "nvme")])
+    m = ctx.machine("menu", drives=[(wa, "virtio"), (third, "nvme")], monitor=True)
     esp_put(m.esp, "EFI/polyboot/polyboot.conf", """\
 [global]
 mode = auto
@@ -219,81 +93,64 @@ cpus = 1
 memory = 640M
 disk = %s rw
 autostart = yes
-[os wb]
-match = polyboot test Debian wb
-cpus = 1
-memory = 640M
-delay = %d
-""" % (p3, p3, STAGGER))
+""" % (p3, p3))
+    want = {"syntax": (r"polyboot\.conf:4: syntax error", r"conf:4: syntax error"),
+            "unknown-key": (r"polyboot\.conf:3: unknown key 'colour'", r"conf:3: unknown key 'colour'"),
+            "overcommit": (r"polyboot\.conf:7: key 'memory'", r"conf:7: key 'memory': .*64\.\d GiB.*available"),
+            "disk-conflict": (r"polyboot\.conf:(9|14): key 'disk'", r"conf:(9|14): key 'disk': .*writable by both")}
     with m:
         m.expect(r"polyboot .* parallel boot firmware", timeout=300)
-        f = wait_frame(m, lambda f: any("polyboot test Debian wb" in l for l in f), 240)
+        f = wait_frame(m, lambda f: row_of(f, "polyboot test Debian wa") >= 0, 240)
         screen = "\n".join(f)
         print("menu frame:\n" + screen, flush=True)
-        conf = "/EFI/polyboot/polyboot.conf"
-        # The screen shows each error's place (80 columns cut the text); the
-        # log on the ESP has the whole message.
-        want = {"syntax": (r"polyboot\.conf:4: syntax error", r"conf:4: syntax error"),
-                "unknown-key": (r"polyboot\.conf:3: unknown key 'colour'", r"conf:3: unknown key 'colour'"),
-                "overcommit": (r"polyboot\.conf:7: key 'memory'", r"conf:7: key 'memory': .*64\.0 GiB.*available"),
-                "disk-conflict": (r"polyboot\.conf:(9|14): key 'disk'", r"conf:(9|14): key 'disk': .*writable by both")}
         on_screen = {name: re.search(pat, screen) is not None for name, (pat, _) in want.items()}
         ctx.check("menu-after-errors", row_of(f, "polyboot test Debian wa") >= 0 and
-                  not re.search(r"started (third|wa|wb)", m.text()), "rows: %s" % [l for l in f if "Debian" in l])
-        # Select exactly wa and wb (the configuration's default set is
-        # preselected): Space toggles the cursor row.
+                  not re.search(r"started (third|wa)", m.text()), "rows: %s" % [l for l in f if "Debian" in l])
+        # Select exactly wa (the default set, third and wa, is preselected).
         rows = [l for l in f if l.startswith("[")]
-        m.send("\x1b[H")              # Home: the first row
+        m.send("\x1b[H")
         time.sleep(1)
         pos = 0
         for i, l in enumerate(rows):
-            want_sel = bool(re.search(r"Debian w[ab]\s", l))
-            if want_sel != l.startswith("[*]"):
+            if bool(re.search(r"Debian wa\s", l)) != l.startswith("[*]"):
                 m.send("j" * (i - pos))
                 time.sleep(0.5)
                 m.send(" ")
                 time.sleep(0.5)
                 pos = i
-        f = wait_frame(m, lambda f: sum(1 for l in f if l.startswith("[*]")) == 2, 20)
-        ctx.check("menu-selected-two", sorted(l.split()[4] for l in f if l.startswith("[*]")) == ["wa", "wb"],
+        f = wait_frame(m, lambda f: sum(1 for l in f if l.startswith("[*]")) == 1, 20)
+        ctx.check("menu-selected", [l.split()[4] for l in f if l.startswith("[*]")] == ["wa"],
                   "\n".join(l for l in f if l.startswith("[")))
         m.send("\r")
-        f = wait_frame(m, lambda f: sum(1 for l in f if "running" in l) >= 2, 300)
-        ctx.check("menu-two-running", sum(1 for l in f if "running" in l) >= 2,
+        f = wait_frame(m, lambda f: any("running" in l for l in f if "Debian wa" in l), 300)
+        ctx.check("menu-running", any("running" in l for l in f if "Debian wa" in l),
                   "\n".join(l for l in f if "Debian" in l))
-        seen = {}
-        for i in range(2):
-            mark = len(m.raw())
-            m.send("\x1d")            # Ctrl-]: the next console
-            end = time.monotonic() + 400
-            name = None
-            while time.monotonic() < end:
-                tail = m.raw()[mark:].decode(errors="replace").replace("\r", "")
-                h = re.search(r"\[polyboot\] console of (\S+)", tail)
-                if h and re.search(r"^POLYBOOT-GUEST .*$", tail[h.end():], re.M):
-                    name = h.group(1)
-                    seen[name] = re.search(r"^POLYBOOT-GUEST .*$", tail[h.end():], re.M).group(0)
-                    break
-                time.sleep(1)
-        ctx.check("console-switch-markers", sorted(seen) == ["wa", "wb"], "markers: %s" % seen)
-        m.send("\x1d")                # back to the menu (after the last VM)
-        time.sleep(2)
         mark = len(m.raw())
-        m.send("b")                   # the power button of every running VM
+        m.send("\x1d")                # Ctrl-]: wa's console, its scrollback first
+        end, marker = time.monotonic() + 400, None
+        while time.monotonic() < end and not marker:
+            tail = m.raw()[mark:].decode(errors="replace").replace("\r", "")
+            h = re.search(r"\[polyboot\] console of wa", tail)
+            found = re.search(r"^POLYBOOT-GUEST .*$", tail[h.end():], re.M) if h else None
+            marker = found.group(0) if found else None
+            time.sleep(1)
+        ctx.check("console-switch-marker", bool(marker) and "write=ok" in marker, "marker: %s" % marker)
+        m.send("\x1d")                # back to the menu
+        f = wait_frame(m, lambda f: row_of(f, "polyboot test Debian wa") >= 0, 20)
+        ctx.check("console-back-to-menu", row_of(f, "polyboot test Debian wa") >= 0, "\n".join(f[:6]))
+        m.powerdown()                 # the machine's power button
         try:
             rc = m.wait_exit(timeout=300)
-        except Exception as e:        # noqa: BLE001 - reported as a check
+        except Exception as e:        # noqa: BLE001
             rc = "no exit: %s" % str(e)[:200]
-        text = m.text().replace("\r", "")
     log = esp_get(m.esp, "EFI/polyboot/logs/polyboot.log") or ""
     for name, (pat, logpat) in want.items():
         ctx.check("config-error-" + name, on_screen[name] and re.search(logpat, log) is not None,
                   "pattern %r on the menu (%s), %r in polyboot.log" % (pat, on_screen[name], logpat))
-    stopped = dict((n, w) for n, w in re.findall(r"(wa|wb) stopped: (.*) after", log))
-    graceful = all("POLYBOOT-GUEST-SHUTDOWN" in (esp_get(m.esp, "EFI/polyboot/logs/%s.console.log" % n) or "")
-                   for n in ("wa", "wb"))
-    ctx.check("power-button-graceful", graceful and stopped == {"wa": "powered off", "wb": "powered off"},
-              "stopped: %s, guest saw the button: %s" % (stopped, graceful))
+    con = esp_get(m.esp, "EFI/polyboot/logs/wa.console.log") or ""
+    ctx.check("power-button-graceful", "power button pressed" in log and "wa: powerbutton: ok listening" in log
+              and "POLYBOOT-GUEST-SHUTDOWN" in con and re.search(r"wa stopped: powered off", log) is not None,
+              "log: %s" % re.findall(r"(?:power button|powerbutton|stopped).*", log))
     ctx.check("menu-poweroff-after-last", rc == 0, "QEMU exit status %s" % rc)
 
 
@@ -320,8 +177,10 @@ def native(ctx, facts):
         except Exception:             # noqa: BLE001
             rc = None
         text = m.text()
-    ctx.check("native-kexec-marker", mk is not None and "disk=vda" in mk and "polyvmm" not in
-              text[text.find("kexec"):] if mk else False, "marker: %s" % mk)
+    # The marker comes from the fixture's own kernel on L1's console: it saw
+    # the disk as L0's virtio disk (vdb; the ESP is vda), not through a VM.
+    ctx.check("native-kexec-marker", mk is not None and "disk=vdb" in mk and "started " not in text,
+              "marker: %s" % mk)
     ctx.check("native-kexec-poweroff", rc == 0, "QEMU exit status %s" % rc)
 
 

@@ -32,15 +32,16 @@ def main():
         i += 2
     name = opts.get("name", "?")
     mode = os.environ.get("FAKEVMM_MODE", "wait")
-    if not os.path.exists(opts.get("vars", "")):
+    if "bios" not in opts and not os.path.exists(opts.get("vars", "")):
         print("polyvmm[%s]: error: no variable store %s" % (name, opts.get("vars")), file=sys.stderr)
         sys.exit(1)
     sys.stderr.write("polyvmm[%s]: fake VM, %s CPUs, %s\n" % (name, opts.get("cpus"), opts.get("memory")))
     sys.stderr.flush()
     out = sys.stdout
     out.write("fake firmware of %s\r\n" % name)
-    out.write("POLYBOOT-GUEST name=%s cpus=%s memory=%s reboot=%s disks=%s\r\n" % (
-        name, opts.get("cpus"), opts.get("memory"), opts.get("reboot"), ";".join(disks)))
+    out.write("POLYBOOT-GUEST name=%s cpus=%s memory=%s reboot=%s firmware=%s disks=%s\r\n" % (
+        name, opts.get("cpus"), opts.get("memory"), opts.get("reboot"),
+        "seabios" if "bios" in opts else "ovmf", ";".join(disks)))
     out.flush()
     if mode == "crash":
         print("polyvmm[%s]: error: guest crashed (triple fault)" % name, file=sys.stderr)

@@ -1,0 +1,313 @@
+"""The boot manager with TWO OSes at once, end to end in the nested
+harness. Opt-in (POLYBOOT_E2E_PARALLEL=1): two L2 guests side by side are
+not reliable in this harness (TCG-emulated SVM; README "Tests" has the
+measurements), so this module does not gate CI; test_manager runs the same
+flows with one guest, and manager_host runs the parallel logic without KVM.
+
+The full image (OVMF -> polyboot.efi -> /init -> polyboot) with fixture OS
+disks attached, no test pack.
+
+1. Headless: polyboot.conf on the ESP starts two OSes (GRUB Debian
+   fixtures, one on virtio-blk, one on NVMe) that run side by side; both
+   print their marker into their console logs on the ESP; the second powers
+   off by itself, the machine's ACPI power button (QEMU's system_powerdown)
+   reaches the first, which shuts down; the outer machine then powers off,
+   with no guest output on the firmware's console. (The second starts 50 s
+   after the first: see STAGGER.)
+2. Menu: a configuration with four kinds of errors (syntax, unknown key,
+   memory overcommit, one partition claimed writable by two OSes) shows
+   every one of them, with file and line, in the menu; the test then
+   drives the menu over the serial console: selects two of three OSes,
+   starts them, switches to each VM's console and sees its marker, presses
+   the power-button key and sees both shut down gracefully; the machine
+   powers off after the last one.
+"""
+import json
+import os
+import re
+import subprocess
+import time
+
+FIX_VARIANTS = [("", False), ("b", False), ("wa", True), ("wb", True)]
+ESC = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def fixtures(ctx):
+    fx = os.path.join(ctx.out, "fixtures")
+    facts = {}
+    for variant, wait in FIX_VARIANTS:
+        cmd = ["python3", os.path.join(ctx.top, "tests", "fixtures", "mkosdisk.py"), "--out", fx]
+        if variant:
+            cmd += ["--variant", variant]
+        if wait:
+            cmd += ["--wait"]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("fixture build failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
+        print(r.stdout.strip().splitlines()[-1], flush=True)
+        name = "os-" + variant if variant else "os"
+        with open(os.path.join(fx, name + ".json")) as f:
+            facts[variant] = json.load(f)
+        facts[variant]["path"] = os.path.join(fx, name + ".img")
+    return facts
+
+
+def work_copy(ctx, facts, variant, tag):
+    dst = os.path.join(ctx.out, "test-work", "manager-%s-%s.img" % (tag, variant or "os"))
+    subprocess.run(["cp", "--sparse=always", facts[variant]["path"], dst], check=True)
+    return dst
+
+
+def fat(esp):
+    """mtools' name for the FAT partition of the GPT disk image @esp."""
+    table = json.loads(subprocess.run(["sfdisk", "-J", esp], capture_output=True, text=True,
+                                      check=True).stdout)["partitiontable"]
+    return "%s@@%d" % (esp, table["partitions"][0]["start"] * 512)
+
+
+def esp_put(esp, rel, text):
+    """Writes @text as ::/@rel on the FAT image @esp (mtools, no mount)."""
+    tmp = esp + ".put"
+    subprocess.run(["mmd", "-i", fat(esp), "::/" + os.path.dirname(rel)], capture_output=True)
+    with open(tmp, "w") as f:
+        f.write(text)
+    subprocess.run(["mcopy", "-o", "-i", fat(esp), tmp, "::/" + rel], check=True)
+    os.remove(tmp)
+
+
+def esp_get(esp, rel):
+    r = subprocess.run(["mtype", "-i", fat(esp), "::/" + rel], capture_output=True)
+    return r.stdout.decode(errors="replace") if r.returncode == 0 else None
+
+
+def esp_ls(esp, rel):
+    r = subprocess.run(["mdir", "-b", "-i", fat(esp), "::/" + rel], capture_output=True, text=True)
+    return r.stdout.split() if r.returncode == 0 else []
+
+
+def last_frame(raw):
+    """The menu's last full frame as text lines (tui.c positions each line
+    with ESC[row;1H after clearing the screen)."""
+    i = raw.rfind(b"\x1b[2J")
+    if i < 0:
+        return []
+    frame = raw[i + 4:]
+    lines = {}
+    for m in re.finditer(rb"\x1b\[(\d+);1H(?:\x1b\[K)?(.*?)(?=\x1b\[\d+;1H|$)", frame, re.S):
+        lines[int(m.group(1))] = ESC.sub(b"", m.group(2)).decode(errors="replace").rstrip()
+    return [lines[k] for k in sorted(lines)]
+
+
+def wait_frame(m, pred, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        f = last_frame(m.raw())
+        if pred(f):
+            return f
+        time.sleep(0.5)
+    return last_frame(m.raw())
+
+
+def row_of(frame, label):
+    """Index (0-based, in menu order) of the row whose label is @label."""
+    rows = [l for l in frame if l.startswith("[ ]") or l.startswith("[*]") or l.startswith(">")]
+    for i, l in enumerate(rows):
+        if re.search(r"\]\s+%s\s{2,}" % re.escape(label), l):
+            return i
+    return -1
+
+
+# Two L2 guests booting at the same moment are not reliable in the nested
+# harness (TCG-emulated SVM): seen as L1 oopses with zeroed kernel pointers
+# and as an L2 triple fault early in OVMF, in about half of the runs, never
+# with one guest (see README, "Tests"). So the second OS starts when the first
+# one is up (delay = 50): they still run side by side, and the boot manager's
+# own parallel start without a delay is tested on the host (manager_host).
+STAGGER = 50
+
+
+def headless(ctx, facts):
+    virt = work_copy(ctx, facts, "wa", "headless")
+    nvme = work_copy(ctx, facts, "b", "headless")
+    m = ctx.machine("headless", drives=[(virt, "virtio"), (nvme, "nvme")], monitor=True)
+    esp_put(m.esp, "EFI/polyboot/polyboot.conf", """\
+# two OSes, no menu: "first" waits for the power button after its marker,
+# "second" powers off by itself after its marker
+[global]
+mode = auto
+on_all_stopped = poweroff
+grace = 120
+
+[os first]
+match = polyboot test Debian wa
+cpus = 1
+memory = 640M
+autostart = yes
+
+[os second]
+match = polyboot test Debian b
+cpus = 1
+memory = 640M
+autostart = yes
+delay = %d
+""" % STAGGER)
+    t0 = time.monotonic()
+    rc = None
+    with m:
+        m.expect(r"polyboot .* parallel boot firmware", timeout=300)
+        try:
+            m.expect(r"second stopped: ", timeout=900)
+            time.sleep(2)
+            m.powerdown()             # the machine's power button: every VM gets its own
+            m.expect(r"every VM has stopped", timeout=300)
+            rc = m.wait_exit(timeout=60)
+        except Exception as e:        # noqa: BLE001 - reported by the checks below
+            rc = "no power-off: %s" % str(e)[:300]
+        text = m.text().replace("\r", "")
+    ctx.check("headless-poweroff", rc == 0, "QEMU exit status %s after %.0f s" % (rc, time.monotonic() - t0))
+    log = esp_get(m.esp, "EFI/polyboot/logs/polyboot.log") or ""
+    started = re.findall(r"^\[\s*([0-9.]+)\] .*started (first|second) ", log, re.M)
+    stopped = re.findall(r"^\[\s*([0-9.]+)\] .*(first|second) stopped: (.*) after", log, re.M)
+    ctx.check("headless-both-started", sorted(n for _, n in started) == ["first", "second"],
+              "started: %s" % started)
+    ok = len(started) == 2 and len(stopped) == 2
+    if ok:
+        first_stop = min(float(t) for t, _, _ in stopped)
+        ok = all(float(t) < first_stop for t, _ in started)
+    ctx.check("headless-side-by-side", ok, "started %s, stopped %s" % (started, stopped))
+    ctx.check("headless-both-powered-off", sorted((n, w) for _, n, w in stopped) ==
+              [("first", "powered off"), ("second", "powered off")], "stopped: %s" % stopped)
+    mk = {}
+    for name in ("first", "second"):
+        con = (esp_get(m.esp, "EFI/polyboot/logs/%s.console.log" % name) or "").replace("\r", "")
+        line = re.search(r"^POLYBOOT-GUEST .*$", con, re.M)
+        mk[name] = (line.group(0) if line else None, "POLYBOOT-GUEST-SHUTDOWN" in con)
+    # The guests see virtio-blk disks (the planner's choice); behind them
+    # are L1's virtio disk and NVMe namespace.
+    backing = dict(re.findall(r"(first|second): disk 0: (\S+) whole disk rw", log))
+    ctx.check("headless-marker-virtio", bool(mk["first"][0]) and "write=ok" in mk["first"][0] and
+              backing.get("first", "").startswith("vd"), "first on %s: %s" % (backing.get("first"), mk["first"]))
+    ctx.check("headless-marker-nvme", bool(mk["second"][0]) and "write=ok" in mk["second"][0] and
+              backing.get("second") == "nvme0n1", "second on %s: %s" % (backing.get("second"), mk["second"]))
+    ctx.check("headless-host-power-button", "power button pressed" in log and mk["first"][1],
+              "manager saw the button: %s; the guest shut down on its button: %s" %
+              ("power button pressed" in log, mk["first"][1]))
+    vars_files = esp_ls(m.esp, "EFI/polyboot/vars")
+    ctx.check("headless-vars-on-esp", len([v for v in vars_files if v.lower().endswith(".fd")]) == 2,
+              "vars: %s" % vars_files)
+    # Everything after the boot manager started (L0's OVMF prints before it):
+    # no line of a guest's firmware, boot loader or kernel.
+    after = text[text.rfind("scanning the disks"):]
+    leaked = [w for w in ("POLYBOOT-GUEST", "GNU GRUB", "Loading Linux", "BdsDxe", "Linux version")
+              if w in after]
+    ctx.check("headless-console-clean", not leaked and "starting 2 OSes" in after,
+              "guest output on the firmware console: %s" % leaked)
+
+
+def menu(ctx, facts):
+    third = work_copy(ctx, facts, "", "menu")
+    wa = work_copy(ctx, facts, "wa", "menu")
+    wb = work_copy(ctx, facts, "wb", "menu")
+    p3 = facts[""]["partitions"][2]["partition_guid"].lower()
+    m = ctx.machine("menu", drives=[(wa, "virtio"), (wb, "virtio"), (third, "nvme")])
+    esp_put(m.esp, "EFI/polyboot/polyboot.conf", """\
+[global]
+mode = auto
+colour = blue
+this line is not ini
+[os third]
+match = polyboot test Debian
+memory = 64G
+autostart = yes
+disk = %s rw
+[os wa]
+match = polyboot test Debian wa
+cpus = 1
+memory = 640M
+disk = %s rw
+autostart = yes
+[os wb]
+match = polyboot test Debian wb
+cpus = 1
+memory = 640M
+delay = %d
+""" % (p3, p3, STAGGER))
+    with m:
+        m.expect(r"polyboot .* parallel boot firmware", timeout=300)
+        f = wait_frame(m, lambda f: any("polyboot test Debian wb" in l for l in f), 240)
+        screen = "\n".join(f)
+        print("menu frame:\n" + screen, flush=True)
+        conf = "/EFI/polyboot/polyboot.conf"
+        # The screen shows each error's place (80 columns cut the text); the
+        # log on the ESP has the whole message.
+        want = {"syntax": (r"polyboot\.conf:4: syntax error", r"conf:4: syntax error"),
+                "unknown-key": (r"polyboot\.conf:3: unknown key 'colour'", r"conf:3: unknown key 'colour'"),
+                "overcommit": (r"polyboot\.conf:7: key 'memory'", r"conf:7: key 'memory': .*64\.0 GiB.*available"),
+                "disk-conflict": (r"polyboot\.conf:(9|14): key 'disk'", r"conf:(9|14): key 'disk': .*writable by both")}
+        on_screen = {name: re.search(pat, screen) is not None for name, (pat, _) in want.items()}
+        ctx.check("menu-after-errors", row_of(f, "polyboot test Debian wa") >= 0 and
+                  not re.search(r"started (third|wa|wb)", m.text()), "rows: %s" % [l for l in f if "Debian" in l])
+        # Select exactly wa and wb (the configuration's default set is
+        # preselected): Space toggles the cursor row.
+        rows = [l for l in f if l.startswith("[")]
+        m.send("\x1b[H")              # Home: the first row
+        time.sleep(1)
+        pos = 0
+        for i, l in enumerate(rows):
+            want_sel = bool(re.search(r"Debian w[ab]\s", l))
+            if want_sel != l.startswith("[*]"):
+                m.send("j" * (i - pos))
+                time.sleep(0.5)
+                m.send(" ")
+                time.sleep(0.5)
+                pos = i
+        f = wait_frame(m, lambda f: sum(1 for l in f if l.startswith("[*]")) == 2, 20)
+        ctx.check("menu-selected-two", sorted(l.split()[4] for l in f if l.startswith("[*]")) == ["wa", "wb"],
+                  "\n".join(l for l in f if l.startswith("[")))
+        m.send("\r")
+        f = wait_frame(m, lambda f: sum(1 for l in f if "running" in l) >= 2, 300)
+        ctx.check("menu-two-running", sum(1 for l in f if "running" in l) >= 2,
+                  "\n".join(l for l in f if "Debian" in l))
+        seen = {}
+        for i in range(2):
+            mark = len(m.raw())
+            m.send("\x1d")            # Ctrl-]: the next console
+            end = time.monotonic() + 400
+            name = None
+            while time.monotonic() < end:
+                tail = m.raw()[mark:].decode(errors="replace").replace("\r", "")
+                h = re.search(r"\[polyboot\] console of (\S+)", tail)
+                if h and re.search(r"^POLYBOOT-GUEST .*$", tail[h.end():], re.M):
+                    name = h.group(1)
+                    seen[name] = re.search(r"^POLYBOOT-GUEST .*$", tail[h.end():], re.M).group(0)
+                    break
+                time.sleep(1)
+        ctx.check("console-switch-markers", sorted(seen) == ["wa", "wb"], "markers: %s" % seen)
+        m.send("\x1d")                # back to the menu (after the last VM)
+        time.sleep(2)
+        mark = len(m.raw())
+        m.send("b")                   # the power button of every running VM
+        try:
+            rc = m.wait_exit(timeout=300)
+        except Exception as e:        # noqa: BLE001 - reported as a check
+            rc = "no exit: %s" % str(e)[:200]
+        text = m.text().replace("\r", "")
+    log = esp_get(m.esp, "EFI/polyboot/logs/polyboot.log") or ""
+    for name, (pat, logpat) in want.items():
+        ctx.check("config-error-" + name, on_screen[name] and re.search(logpat, log) is not None,
+                  "pattern %r on the menu (%s), %r in polyboot.log" % (pat, on_screen[name], logpat))
+    stopped = dict((n, w) for n, w in re.findall(r"(wa|wb) stopped: (.*) after", log))
+    graceful = all("POLYBOOT-GUEST-SHUTDOWN" in (esp_get(m.esp, "EFI/polyboot/logs/%s.console.log" % n) or "")
+                   for n in ("wa", "wb"))
+    ctx.check("power-button-graceful", graceful and stopped == {"wa": "powered off", "wb": "powered off"},
+              "stopped: %s, guest saw the button: %s" % (stopped, graceful))
+    ctx.check("menu-poweroff-after-last", rc == 0, "QEMU exit status %s" % rc)
+
+
+def run(ctx):
+    if os.environ.get("POLYBOOT_E2E_PARALLEL") != "1":
+        print("manager_parallel: skipped (set POLYBOOT_E2E_PARALLEL=1 to run it)", flush=True)
+        return
+    facts = fixtures(ctx)
+    headless(ctx, facts)
+    menu(ctx, facts)
