@@ -1,5 +1,5 @@
 /*
- * polyvmm: one VM on KVM running Debian's stock OVMF.
+ * polyvmm: one VM on KVM running Debian's stock OVMF or SeaBIOS.
  * The command line becomes a struct machine_config; the exit status says
  * what happened to the guest (see usage()).
  */
@@ -22,8 +22,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: polyvmm --firmware CODE.fd [--vars VARS.fd] [options]\n"
+"       polyvmm --bios BIOS.bin [options]\n"
 "\n"
 "  --firmware FILE      OVMF code image (OVMF_CODE_4M.fd), mapped read-only below 4 GiB\n"
+"  --bios FILE          a legacy BIOS instead (SeaBIOS bios-256k.bin): read-only below\n"
+"                       4 GiB, its last 128 KiB copied to 0xE0000 at every reset;\n"
+"                       SeaBIOS prints on COM1. Excludes --firmware and --vars\n"
 "  --vars FILE          this VM's UEFI variable store (a copy of OVMF_VARS_4M.fd);\n"
 "                       guest writes reach the file atomically (temp file + rename)\n"
 "  --vars-readonly      never write the variable store (guest writes are dropped)\n"
@@ -61,11 +65,12 @@ static void usage(FILE *f)
 enum {
 	OPT_FIRMWARE = 256, OPT_VARS, OPT_VARS_RO, OPT_CPUS, OPT_MEMORY, OPT_SERIAL, OPT_NAME,
 	OPT_REBOOT, OPT_SMBIOS, OPT_DMI_DIR, OPT_TRACE, OPT_LOG, OPT_LAYOUT, OPT_DUMP_ACPI, OPT_HELP,
-	OPT_KVM, OPT_DISK, OPT_CONTROL,
+	OPT_KVM, OPT_DISK, OPT_CONTROL, OPT_BIOS,
 };
 
 static const struct option opts[] = {
 	{ "firmware", required_argument, 0, OPT_FIRMWARE },
+	{ "bios", required_argument, 0, OPT_BIOS },
 	{ "vars", required_argument, 0, OPT_VARS },
 	{ "vars-readonly", no_argument, 0, OPT_VARS_RO },
 	{ "cpus", required_argument, 0, OPT_CPUS },
@@ -121,6 +126,7 @@ int main(int argc, char **argv)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case OPT_FIRMWARE: c.firmware = optarg; break;
+		case OPT_BIOS: c.bios = optarg; break;
 		case OPT_VARS: c.vars = optarg; break;
 		case OPT_VARS_RO: c.vars_readonly = true; break;
 		case OPT_CPUS:

@@ -17,9 +17,14 @@ opt-in; the parallel logic without KVM: test_manager_host).
    presses the guest's, the guest shuts down, the machine powers off.
 3. Native: "boot natively" on the GRUB Debian kexecs its kernel: the guest's
    marker appears on the firmware's own serial console, and no VM ran.
+4. BootNext: L0's variables hold a Boot#### for the GRUB Debian; with
+   `native = bootnext` in its section, "boot natively" sets BootNext in L0's
+   variables and reboots; after the reboot L0's OVMF starts that entry and
+   the guest's marker appears on the machine's console.
 """
 import os
 import re
+import subprocess
 import time
 
 from test_manager_parallel import (esp_get, esp_ls, esp_put, fixtures, last_frame, row_of,
@@ -184,8 +189,52 @@ def native(ctx, facts):
     ctx.check("native-kexec-poweroff", rc == 0, "QEMU exit status %s" % rc)
 
 
+def bootnext(ctx, facts):
+    disk = work_copy(ctx, facts, "", "bootnext")
+    tmpl = os.path.join(ctx.out, "test-work", "manager-bootnext-vars.fd")
+    subprocess.run(["cp", os.path.join(ctx.out, "firmware", "OVMF_VARS_4M.fd"), tmpl], check=True)
+    # L0's own boot entries, as on a PC: polyboot first, the installed OS last
+    # (no bootindex, so OVMF keeps them).
+    m = ctx.machine("bootnext", drives=[(disk, "virtio")], vars_template=tmpl, esp_bootindex=False)
+    vars_tool = [os.path.join(ctx.out, "bin", "polyvmm"), "vars", "boot-add", tmpl]
+    subprocess.run(vars_tool + ["--disk", m.esp, "--part", "1", "--loader", "\\EFI\\BOOT\\BOOTX64.EFI",
+                                "--label", "polyboot", "--first"], check=True, capture_output=True)
+    add = subprocess.run(vars_tool + ["--disk", disk, "--part", "1", "--loader", "\\EFI\\debian\\grubx64.efi",
+                                      "--label", "polyboot fixture", "--last"], capture_output=True, text=True)
+    entry = add.stdout.strip()
+    esp_put(m.esp, "EFI/polyboot/polyboot.conf",
+            "[global]\nmode = menu\ntimeout = -1\n[os debian]\nmatch = polyboot test Debian\nnative = bootnext\n")
+    with m:
+        m.expect(r"polyboot .* parallel boot firmware", timeout=300)
+        f = wait_frame(m, lambda f: row_of(f, "polyboot test Debian") >= 0, 240)
+        r = row_of(f, "polyboot test Debian")
+        m.send("\x1b[H")
+        time.sleep(1)
+        m.send("j" * r)
+        time.sleep(0.5)
+        m.send("n")
+        try:
+            started = m.expect(r"BdsDxe: starting (Boot[0-9A-F]{4}) \"([^\"]*)\"", timeout=300)
+            started = "%s %s" % (started.group(1).decode(), started.group(2).decode())
+            mk = m.expect(r"POLYBOOT-GUEST [^\r\n]*", timeout=300).group(0).decode()
+        except Exception as e:        # noqa: BLE001
+            started = mk = None
+            print("bootnext: %s" % str(e)[:300], flush=True)
+        try:
+            rc = m.wait_exit(timeout=120)
+        except Exception:             # noqa: BLE001
+            rc = None
+        text = m.text()
+    ctx.check("bootnext-reboot-into-entry", add.returncode == 0 and started == "%s polyboot fixture" % entry and
+              text.count("parallel boot firmware") == 1,
+              "boot-add: %s %s; after the reboot OVMF started %s" % (entry, add.stderr.strip(), started))
+    ctx.check("bootnext-marker", mk is not None and "write=ok" in mk, "marker: %s" % mk)
+    ctx.check("bootnext-poweroff", rc == 0, "QEMU exit status %s" % rc)
+
+
 def run(ctx):
     facts = fixtures(ctx)
     headless(ctx, facts)
     menu(ctx, facts)
     native(ctx, facts)
+    bootnext(ctx, facts)

@@ -49,10 +49,14 @@ class Machine:
 
     def __init__(self, name, esp=None, mem="4G", smp=2, drives=(), testpack=None,
                  fw_cfg=(), iommu=False, extra_args=(), qemu=None, copy_esp=True,
-                 devices=(), mttcg=True, monitor=False):
+                 devices=(), mttcg=True, monitor=False, vars_template=None, esp_bootindex=True):
         self.name = name
         self.mttcg = mttcg
         self.monitor = monitor
+        self.vars_template = vars_template
+        # bootindex makes OVMF follow QEMU's boot order and delete the
+        # Boot#### options it does not list: off when a test brings its own.
+        self.esp_bootindex = esp_bootindex
         self.qemu = qemu or os.environ.get("POLYBOOT_QEMU")
         if not self.qemu or not os.path.exists(self.qemu):
             raise RuntimeError("fixed QEMU not found (run ./build.sh qemu, or set POLYBOOT_QEMU)")
@@ -85,7 +89,7 @@ class Machine:
     def command(self):
         fw = os.path.join(OUT, "firmware")
         vars_copy = os.path.join(self.work, "OVMF_VARS_4M.fd")
-        shutil.copy(os.path.join(fw, "OVMF_VARS_4M.fd"), vars_copy)
+        shutil.copy(self.vars_template or os.path.join(fw, "OVMF_VARS_4M.fd"), vars_copy)
         args = [self.qemu,
                 "-machine", "q35,smm=off" + (",kernel-irqchip=split" if self.iommu else ""),
                 "-accel", "tcg,thread=%s,tb-size=512" % ("multi" if self.mttcg else "single"),
@@ -99,7 +103,7 @@ class Machine:
             args += ["-device", "intel-iommu,intremap=on,caching-mode=on"]
         if self.esp:
             args += ["-drive", "if=none,id=esp,format=raw,file=" + self.esp,
-                     "-device", "virtio-blk-pci,drive=esp,bootindex=1"]
+                     "-device", "virtio-blk-pci,drive=esp" + (",bootindex=1" if self.esp_bootindex else "")]
         for i, d in enumerate(self.drives):
             # (path, interface) with interface virtio|nvme|ahci, or a raw -drive/-device pair
             path, iface = d[0], d[1]
@@ -178,6 +182,10 @@ class Machine:
     def text(self):
         with self.lock:
             return self.buf.decode("utf-8", "replace")
+
+    def vars_path(self):
+        """L0's UEFI variable store (OVMF_VARS) of this machine."""
+        return os.path.join(self.work, "OVMF_VARS_4M.fd")
 
     def powerdown(self):
         """Presses the machine's ACPI power button (needs monitor=True)."""

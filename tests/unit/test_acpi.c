@@ -9,6 +9,7 @@
 
 #include "acpi/acpi.h"
 #include "acpi/aml.h"
+#include "machine/layout.h"
 #include "util.h"
 
 static uint8_t *slurp(const char *name, size_t *len)
@@ -134,6 +135,42 @@ TEST(acpi_dsdt_matches_iasl_golden)
 	CHECK_EQ(acpi_build_dsdt_body(&c, &body, &len), 0);
 	check_golden("dsdt-2cpu.aml", body, len);
 	free(body);
+}
+
+static bool has_dword(const uint8_t *p, size_t len, uint32_t v)
+{
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (p[i] == (uint8_t)v && p[i + 1] == (uint8_t)(v >> 8) &&
+		    p[i + 2] == (uint8_t)(v >> 16) && p[i + 3] == (uint8_t)(v >> 24))
+			return true;
+	return false;
+}
+
+TEST(acpi_dsdt_bios_window_reaches_the_ioapic)
+{
+	struct acpi_config ovmf = { 1, 0, 0 }, bios = { 1, 0, 0, LAYOUT_BIOS_MMIO32_END };
+	struct acpi_config bad = bios;
+	struct acpi_blobs b;
+	uint8_t *body;
+	size_t len;
+
+	/* OVMF's window ends at 0xFC000000; SeaBIOS places BARs below the
+	 * IOAPIC, so the _CRS of a --bios machine goes up to 0xFEBFFFFF. */
+	CHECK_EQ(acpi_build_dsdt_body(&ovmf, &body, &len), 0);
+	CHECK(has_dword(body, len, 0xfbffffff));
+	CHECK(!has_dword(body, len, 0xfebfffff));
+	free(body);
+	CHECK_EQ(acpi_build_dsdt_body(&bios, &body, &len), 0);
+	CHECK(has_dword(body, len, 0xfebfffff));
+	CHECK(!has_dword(body, len, 0xfbffffff));
+	CHECK(has_dword(body, len, (uint32_t)LAYOUT_MMIO32_BASE));
+	free(body);
+	bad.mmio32_end = LAYOUT_IOAPIC_BASE + 0x1000;
+	CHECK_EQ(acpi_build(&bad, &b), -EINVAL);
+	bad.mmio32_end = LAYOUT_MMIO32_BASE;
+	CHECK_EQ(acpi_build(&bad, &b), -EINVAL);
+	CHECK_EQ(acpi_build(&bios, &b), 0);
+	acpi_blobs_free(&b);
 }
 
 static const uint8_t *find_table(struct acpi_blobs *b, const char *sig, size_t *len)

@@ -114,3 +114,25 @@ TEST(pm_gpe0_and_relocation)
 	CHECK_EQ(RD(e, 0x20, 8), 0);
 	env_free(e);
 }
+
+TEST(pm_smi_en_says_smm_is_set_up)
+{
+	struct env *e = env_new();
+
+	/* SeaBIOS's ich9_lpc_apmc_smm_setup() returns when APMC_EN (bit 5) is
+	 * set instead of raising an SMI and waiting for port 0xB3 forever. */
+	CHECK_EQ(RD(e, 0x30, 4), 0x20);
+	CHECK_EQ(RD(e, 0x30, 1), 0x20);
+	/* Plain storage (iTCO-style read-modify-write), reset to APMC_EN. */
+	WR(e, 0x30, 0x2020, 4);
+	CHECK_EQ(RD(e, 0x30, 4), 0x2020);
+	WR(e, 0x31, 0x00, 1);
+	CHECK_EQ(RD(e, 0x30, 4), 0x20);
+	WR(e, 0x30, 0, 4);
+	CHECK_EQ(RD(e, 0x30, 4), 0);
+	CHECK_EQ(e->offs, 0);
+	acpi_pm_reset(&e->pm);
+	CHECK_EQ(acpi_pm_update(&e->pm, 0x600, true), 0);
+	CHECK_EQ(RD(e, 0x30, 4), 0x20);
+	env_free(e);
+}

@@ -321,7 +321,8 @@ int acpi_build_dsdt_body(const struct acpi_config *c, uint8_t **out, size_t *len
 	aml_res_io(&r, 0x0cf8, 0x0cf8, 1, 8);	/* the config mechanism itself */
 	aml_res_word_io(&r, 0x0d00, 0xffff);
 	aml_res_dword_mem(&r, 0x000a0000, 0x000bffff, false);	/* legacy VGA window */
-	aml_res_dword_mem(&r, (uint32_t)LAYOUT_MMIO32_BASE, (uint32_t)(LAYOUT_MMIO32_END - 1), false);
+	aml_res_dword_mem(&r, (uint32_t)LAYOUT_MMIO32_BASE,
+			  (uint32_t)((c->mmio32_end ? c->mmio32_end : LAYOUT_MMIO32_END) - 1), false);
 	if (c->mmio64_size)
 		aml_res_qword_mem(&r, c->mmio64_base, c->mmio64_base + c->mmio64_size - 1, false);
 	aml_init(&v);
@@ -537,7 +538,8 @@ int acpi_build(const struct acpi_config *c, struct acpi_blobs *out)
 	size_t facs, dsdt, list[4], xsdt;
 	uint8_t rsdp[36] = { 0 };
 
-	if (!c->ncpus || c->ncpus > 255 || (c->mmio64_size && c->mmio64_base + c->mmio64_size < c->mmio64_base))
+	if (!c->ncpus || c->ncpus > 255 || (c->mmio64_size && c->mmio64_base + c->mmio64_size < c->mmio64_base) ||
+	    (c->mmio32_end && (c->mmio32_end <= LAYOUT_MMIO32_BASE || c->mmio32_end > LAYOUT_IOAPIC_BASE)))
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	memset(&b, 0, sizeof(b));

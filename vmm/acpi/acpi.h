@@ -20,6 +20,7 @@
 struct acpi_config {
 	unsigned ncpus;
 	uint64_t mmio64_base, mmio64_size;	/* 64-bit PCI window; size 0: none */
+	uint64_t mmio32_end;	/* end of the 32-bit window; 0: LAYOUT_MMIO32_END */
 };
 
 struct acpi_blobs {

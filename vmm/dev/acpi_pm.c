@@ -2,7 +2,11 @@
  * ACPI PM block of the ICH9 LPC: ACPI 6.4 sections 4.8.3 (PM1 event and
  * control registers, PM timer) and 5.6 (SCI), ICH9 datasheet 13.8.3.
  * Layout: +0 PM1_STS, +2 PM1_EN, +4 PM1_CNT, +8 PM_TMR, +0x20 GPE0_STS (8),
- * +0x28 GPE0_EN (8); the FADT generated in vmm/acpi/ says the same.
+ * +0x28 GPE0_EN (8); the FADT generated in vmm/acpi/ says the same. +0x30
+ * SMI_EN (ICH9 13.8.3.8) is plain storage whose reset value has APMC_EN:
+ * no SMI is ever raised, and firmware that finds APMC_EN set takes SMM as
+ * already initialised (SeaBIOS src/fw/smm.c ich9_lpc_apmc_smm_setup; QEMU
+ * hw/acpi/ich9.c sets the bit when SMM is off).
  *
  * Not implemented: sleep states other than S5 (no S3/S4: we do not offer
  * them in \_Sx), the timer-carry event (TMR_STS), RTC wake.
@@ -21,6 +25,8 @@
 #define PM_TMR		0x08
 #define GPE0_STS	0x20
 #define GPE0_EN		0x28
+#define SMI_EN		0x30
+#define SMI_EN_APMC	0x00000020
 
 #define PM1_PWRBTN	0x0100
 #define PM1_WAK		0x8000
@@ -59,6 +65,7 @@ void acpi_pm_init(struct acpi_pm *pm, struct io_bus *pio, struct vclock clock,
 	pm->power_off = power_off;
 	pm->ctx = ctx;
 	pm->timer_epoch = vclock_mono(&clock);
+	pm->smi_en = SMI_EN_APMC;
 }
 
 int acpi_pm_update(struct acpi_pm *pm, uint16_t base, bool enabled)
@@ -91,6 +98,7 @@ void acpi_pm_reset(struct acpi_pm *pm)
 	pm->pm1_sts = pm->pm1_en = pm->pm1_cnt = 0;
 	memset(pm->gpe_sts, 0, sizeof(pm->gpe_sts));
 	memset(pm->gpe_en, 0, sizeof(pm->gpe_en));
+	pm->smi_en = SMI_EN_APMC;
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
 }
@@ -142,6 +150,8 @@ static uint8_t reg_byte(struct acpi_pm *pm, unsigned off)
 			return pm->gpe_sts[off - GPE0_STS];
 		if (off >= GPE0_EN && off < GPE0_EN + 8)
 			return pm->gpe_en[off - GPE0_EN];
+		if (off >= SMI_EN && off < SMI_EN + 4)
+			return (uint8_t)(pm->smi_en >> (8 * (off - SMI_EN)));
 		return 0;
 	}
 }
@@ -193,6 +203,9 @@ static void pm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 			pm->gpe_sts[o - GPE0_STS] &= (uint8_t)~b;
 		} else if (o >= GPE0_EN && o < GPE0_EN + 8) {
 			pm->gpe_en[o - GPE0_EN] = b;
+		} else if (o >= SMI_EN && o < SMI_EN + 4) {
+			unsigned byte_sh = 8 * (o - SMI_EN);
+			pm->smi_en = (pm->smi_en & ~(0xffu << byte_sh)) | (uint32_t)b << byte_sh;
 		}
 		/* The PM timer is read-only; other offsets are reserved. */
 	}

@@ -2,6 +2,8 @@
  * ICH9 ACPI power-management block: PM1 event/control, the PM timer and
  * GPE0, at a base the LPC bridge's PMBASE register chooses (OVMF: 0x600).
  * SCI on an injected level-triggered line (GSI 9); S5 calls power_off.
+ * SMI_EN reads APMC_EN set: there is no SMM, and SeaBIOS then skips its SMM
+ * setup instead of waiting for an SMI (QEMU with smm=off does the same).
  */
 #ifndef POLYBOOT_VMM_DEV_ACPI_PM_H
 #define POLYBOOT_VMM_DEV_ACPI_PM_H
@@ -27,6 +29,7 @@ struct acpi_pm {
 	bool registered;
 	uint16_t pm1_sts, pm1_en, pm1_cnt;
 	uint8_t gpe_sts[8], gpe_en[8];
+	uint32_t smi_en;
 	int64_t timer_epoch;	/* monotonic ns at which the counter was 0 */
 	int sci_level;
 };

@@ -18,6 +18,7 @@
 #define FWCFG_SIGNATURE		0x00
 #define FWCFG_ID		0x01
 #define FWCFG_NB_CPUS		0x05
+#define FWCFG_MAX_CPUS		0x0f
 #define FWCFG_BOOT_MENU		0x0e
 #define FWCFG_FILE_DIR		0x19
 #define FWCFG_FILE_FIRST	0x20

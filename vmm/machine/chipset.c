@@ -3,9 +3,15 @@
  * Intel 3 Series Chipset (MCH) datasheet 5.1.13 PCIEXBAR; ICH9 datasheet
  * 13.1 (LPC PCI config: PMBASE 0x40, ACPI_CNTL 0x44, PIRQx_ROUT, RCBA).
  *
+ * PAM0-6 (MCH datasheet 5.1.18-24, 0x90-0x96: read/write enables of
+ * 0xC0000-0xFFFFF) are stored with their reserved bits read-only, which is
+ * all SeaBIOS checks (src/fw/shadow.c: PAM0 bit 4 set means the BIOS area
+ * is already RAM). They do not remap anything: the area is always RAM
+ * (machine/bios.h), so "read-only" segments stay writable.
+ *
  * Not implemented: PCIEXBAR relocation (ECAM stays at 0xB0000000, which is
- * what OVMF programs; another value is logged), PAM/SMRAM registers (no
- * SMM), the RCBA register block itself, GPIO and the other LPC decoders.
+ * what OVMF and SeaBIOS program; another value is logged), SMRAM registers
+ * (no SMM), the RCBA register block itself, GPIO and the other LPC decoders.
  */
 #define LOG_MOD "chipset"
 #include "machine/chipset.h"
@@ -19,6 +25,11 @@ static void mch_cfg_write(struct pci_dev *d, unsigned off, unsigned size, uint32
 {
 	uint64_t bar;
 
+	if (off < MCH_PAM0 + MCH_PAM_COUNT && off + size > MCH_PAM0) {
+		const uint8_t *p = &d->cfg[MCH_PAM0];
+		log_debug("PAM %02x %02x %02x %02x %02x %02x %02x", p[0], p[1], p[2], p[3], p[4], p[5], p[6]);
+		return;
+	}
 	if (off + size <= MCH_PCIEXBAR || off >= MCH_PCIEXBAR + 8)
 		return;
 	bar = (uint64_t)pci_get32(d, MCH_PCIEXBAR) | (uint64_t)pci_get32(d, MCH_PCIEXBAR + 4) << 32;
@@ -61,6 +72,9 @@ int chipset_init(struct chipset *c, struct pci_bus *bus,
 	pci_set16(m->wmask, PCI_COMMAND, 0);
 	memset(&m->wmask[MCH_PCIEXBAR], 0xff, 8);
 	m->wmask[MCH_PCIEXBAR] = 0xf7;	/* bit 3 reserved */
+	/* PAM0 has only the 0xF0000 enables (5:4); PAM1-6 two 16 KiB halves each. */
+	m->wmask[MCH_PAM0] = 0x30;
+	memset(&m->wmask[MCH_PAM0 + 1], 0x33, MCH_PAM_COUNT - 1);
 	m->ops = &mch_ops;
 	m->opaque = c;
 	r = pci_bus_add(bus, m, LAYOUT_HOSTBRIDGE_DEVFN);

@@ -1,8 +1,9 @@
 /*
  * Device wiring of the polyvmm machine: which model sits at which port or
  * address, what it is given (interrupt lines, clocks, timers, memory), and
- * the firmware configuration (fw_cfg) OVMF reads. All addresses come from
- * layout.h; see shared/research/ovmf-platform.md for why each exists.
+ * the firmware configuration (fw_cfg) OVMF or SeaBIOS reads. All addresses
+ * come from layout.h; see shared/research/ovmf-platform.md for why each
+ * exists, and machine/bios.h for the legacy BIOS (--bios).
  */
 #define LOG_MOD "machine"
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "acpi/acpi.h"
 #include "acpi/smbios.h"
 #include "log.h"
+#include "machine/bios.h"
 #include "machine/layout.h"
 #include "machine/machine_priv.h"
 #include "util.h"
@@ -138,17 +140,29 @@ static const struct io_ops rom_ops = { rom_read, rom_write };
 
 static int load_code(struct machine *m)
 {
+	const char *path = m->cfg.bios ? m->cfg.bios : m->cfg.firmware;
+	char why[128];
 	struct stat st;
-	int fd = open(m->cfg.firmware, O_RDONLY | O_CLOEXEC), r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
 	if (fd < 0) {
 		r = -errno;
-		log_err("firmware %s: %s", m->cfg.firmware, strerror(errno));
+		log_err("firmware %s: %s", path, strerror(errno));
 		return r;
 	}
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size % 4096 || st.st_size > 16 << 20) {
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (m->cfg.bios && bios_check_size((uint64_t)st.st_size, why, sizeof(why)) < 0) {
+		log_err("BIOS %s: %s", path, why);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_size <= 0 || st.st_size % 4096 || st.st_size > 16 << 20) {
 		log_err("firmware %s: size %lld is not a multiple of 4 KiB up to 16 MiB",
-			m->cfg.firmware, (long long)st.st_size);
+			path, (long long)st.st_size);
 		close(fd);
 		return -EINVAL;
 	}
@@ -170,7 +184,7 @@ int machine_map_flash(struct machine *m)
 	if (r < 0)
 		return r;
 	m->vars_slot = false;
-	if (m->pflash.mode == PFLASH_READ_ARRAY) {
+	if (m->vars_size && m->pflash.mode == PFLASH_READ_ARRAY) {
 		r = kvmvm_map(&m->vm, m->vars_gpa, m->vars_size, m->pflash.image, true);
 		if (r < 0)
 			return r;
@@ -233,7 +247,8 @@ static int add_e820(struct machine *m)
 
 static int add_acpi(struct machine *m)
 {
-	struct acpi_config ac = { m->cfg.cpus, m->mmio64_base, m->mmio64_size };
+	struct acpi_config ac = { m->cfg.cpus, m->mmio64_base, m->mmio64_size,
+				  m->cfg.bios ? LAYOUT_BIOS_MMIO32_END : 0 };
 	struct acpi_blobs b;
 	int r = acpi_build(&ac, &b);
 
@@ -290,23 +305,27 @@ static int setup_fwcfg(struct machine *m)
 		return r;
 	if ((r = add_e820(m)) < 0 || (r = add_acpi(m)) < 0 || (r = add_smbios(m)) < 0)
 		return r;
+	if (m->cfg.bios) {
+		/* SeaBIOS: the CPU limit (QEMU always gives it), and its own
+		 * console on COM1 since there is no VGA (src/fw/paravirt.c). */
+		put_le16(v, (uint16_t)m->cfg.cpus);
+		if ((r = fwcfg_add_item(&m->fwcfg, FWCFG_MAX_CPUS, v, 2)) < 0)
+			return r;
+		put_le16(v, LAYOUT_COM1_BASE);
+		if ((r = fwcfg_add_file(&m->fwcfg, "etc/sercon-port", v, 2, false)) < 0)
+			return r;
+	}
 	return 0;
 }
 
 /* --- init / reset / fini --------------------------------------------------------- */
 
-int machine_devices_init(struct machine *m)
+/* OVMF: the code (read-only slot; writes trap here) and the VARS flash. */
+static int setup_ovmf_flash(struct machine *m)
 {
-	struct irq_line line = { machine_set_irq, m, 0 };
-	struct irq_line l;
 	struct vtimer vt;
 	int r;
 
-	if ((r = load_code(m)) < 0)
-		return r;
-	mmio64_window(m, host_phys_bits());
-
-	/* Firmware code (read-only slot; writes trap here) and the VARS flash. */
 	r = timer_init(m, &m->pflash_timer, pflash_fire, &m->pflash, "pflash");
 	if (r < 0)
 		return r;
@@ -325,6 +344,27 @@ int machine_devices_init(struct machine *m)
 	m->vars_gpa = m->code_gpa - m->vars_size;
 	if ((r = io_bus_add(&m->mmio, m->code_gpa, m->code_size, &rom_ops, m, "ovmf-code")) < 0 ||
 	    (r = io_bus_add(&m->mmio, m->vars_gpa, m->vars_size, &pflash_ops, &m->pflash, "ovmf-vars")) < 0)
+		return r;
+	return 0;
+}
+
+int machine_devices_init(struct machine *m)
+{
+	struct irq_line line = { machine_set_irq, m, 0 };
+	struct irq_line l;
+	int r;
+
+	if ((r = load_code(m)) < 0)
+		return r;
+	mmio64_window(m, host_phys_bits());
+
+	/* A legacy BIOS is only its ROM (read-only slot, writes trap here);
+	 * its copy at 0xE0000 is written at every reset. */
+	if (m->cfg.bios)
+		r = io_bus_add(&m->mmio, m->code_gpa, m->code_size, &rom_ops, m, "bios");
+	else
+		r = setup_ovmf_flash(m);
+	if (r < 0)
 		return r;
 
 	/* PCI: conf1 + ECAM, host bridge, LPC bridge (moves the PM block). */
@@ -379,7 +419,10 @@ void machine_devices_reset(struct machine *m)
 	uart16550_reset(&m->com1);
 	rtc_reset(&m->rtc);
 	fwcfg_reset(&m->fwcfg);
-	pflash_reset(&m->pflash);
+	if (m->cfg.bios)
+		bios_rom_area_reset(m->ram + LAYOUT_ROM_AREA_BASE, m->code, m->code_size);
+	else
+		pflash_reset(&m->pflash);
 	machine_disks_reset(m);
 }
 
@@ -410,6 +453,8 @@ int machine_print_layout(const struct machine_config *c, int fd)
 		code = (uint64_t)st.st_size;
 	if (c->vars && stat(c->vars, &st) == 0)
 		vars = (uint64_t)st.st_size;
+	if (c->bios && stat(c->bios, &st) == 0)
+		code = (uint64_t)st.st_size;
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.ram_high = high;
 	mmio64_window(&tmp, host_phys_bits());
@@ -419,12 +464,17 @@ int machine_print_layout(const struct machine_config *c, int fd)
 #define ROW(a, b, what) dprintf(fd, "%#018llx %#018llx %s\n", (unsigned long long)(a), \
 				(unsigned long long)(b) - 1, what)
 	ROW(0, low, "RAM (below 4 GiB)");
+	if (c->bios)
+		ROW(LAYOUT_ROM_AREA_BASE, LAYOUT_ROM_AREA_END,
+		    "BIOS area (RAM; at reset zeros, the BIOS's last 128 KiB at the top)");
 	ROW(LAYOUT_ECAM_BASE, LAYOUT_ECAM_BASE + LAYOUT_ECAM_SIZE, "PCIe ECAM (256 buses)");
-	ROW(LAYOUT_MMIO32_BASE, LAYOUT_MMIO32_END, "PCI MMIO window (32-bit)");
+	ROW(LAYOUT_MMIO32_BASE, c->bios ? LAYOUT_BIOS_MMIO32_END : LAYOUT_MMIO32_END, "PCI MMIO window (32-bit)");
 	ROW(LAYOUT_IOAPIC_BASE, LAYOUT_IOAPIC_BASE + 0x1000, "IOAPIC (in-kernel)");
 	ROW(LAYOUT_LAPIC_BASE, LAYOUT_LAPIC_BASE + 0x100000, "LAPIC (in-kernel)");
 	ROW(LAYOUT_KVM_IDENTITY_MAP, LAYOUT_KVM_TSS + 0x3000, "KVM identity map + TSS (reserved)");
-	if (code) {
+	if (code && c->bios) {
+		ROW(LAYOUT_FLASH_END - code, LAYOUT_FLASH_END, "BIOS ROM (read-only)");
+	} else if (code) {
 		ROW(LAYOUT_FLASH_END - code - vars, LAYOUT_FLASH_END - code, "UEFI variable store (pflash)");
 		ROW(LAYOUT_FLASH_END - code, LAYOUT_FLASH_END, "firmware code (read-only)");
 	}
@@ -448,7 +498,8 @@ int machine_dump_acpi(const struct machine_config *c, const char *dir)
 	memset(&tmp, 0, sizeof(tmp));
 	machine_ram_split(c->memory, &low, &tmp.ram_high);
 	mmio64_window(&tmp, host_phys_bits());
-	ac = (struct acpi_config){ c->cpus, tmp.mmio64_base, tmp.mmio64_size };
+	ac = (struct acpi_config){ c->cpus, tmp.mmio64_base, tmp.mmio64_size,
+				   c->bios ? LAYOUT_BIOS_MMIO32_END : 0 };
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	return acpi_dump(&ac, dir);

@@ -36,6 +36,17 @@
 /* Firmware flash ends at 4 GiB: VARS, then CODE (OVMF 4M: 0xFFC00000). */
 #define LAYOUT_FLASH_END	0x100000000ULL
 
+/*
+ * --bios (SeaBIOS): the image ends at 4 GiB as well, and its last 128 KiB
+ * also show at 0xE0000-0xFFFFF (QEMU's "isa-bios"); 0xC0000-0xDFFFF is the
+ * option ROM area. SeaBIOS assigns 32-bit BARs downwards from the IOAPIC,
+ * so its PCI window reaches up to it (SeaBIOS BUILD_PCIMEM_END).
+ */
+#define LAYOUT_ROM_AREA_BASE	0xC0000ULL
+#define LAYOUT_ROM_AREA_END	0x100000ULL	/* exclusive */
+#define LAYOUT_ISA_BIOS_MAX	0x20000ULL
+#define LAYOUT_BIOS_MMIO32_END	0xFEC00000ULL	/* exclusive */
+
 /* ICH9 LPC ACPI PM block (OVMF programs PMBASE = 0x600). */
 #define LAYOUT_PM_BASE		0x600
 #define LAYOUT_PM1_EVT		(LAYOUT_PM_BASE + 0x00)	/* 4 bytes: STS, EN */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "machine/bios.h"
 #include "machine/layout.h"
 #include "machine/machine_priv.h"
 #include "util.h"
@@ -45,13 +46,28 @@ int machine_config_check(const struct machine_config *c, char *why, size_t len)
 {
 	struct stat st;
 
-	if (!c->firmware) {
-		snprintf(why, len, "--firmware is required (OVMF_CODE_4M.fd)");
+	if (!c->firmware && !c->bios) {
+		snprintf(why, len, "--firmware (OVMF_CODE_4M.fd) or --bios (bios-256k.bin) is required");
 		return -EINVAL;
 	}
-	if (stat(c->firmware, &st) < 0) {
+	if (c->bios && (c->firmware || c->vars || c->vars_readonly)) {
+		snprintf(why, len, "--bios excludes --firmware, --vars and --vars-readonly");
+		return -EINVAL;
+	}
+	if (c->firmware && stat(c->firmware, &st) < 0) {
 		snprintf(why, len, "--firmware %s: %s", c->firmware, strerror(errno));
 		return -EINVAL;
+	}
+	if (c->bios) {
+		char size_why[128];
+		if (stat(c->bios, &st) < 0) {
+			snprintf(why, len, "--bios %s: %s", c->bios, strerror(errno));
+			return -EINVAL;
+		}
+		if (bios_check_size((uint64_t)st.st_size, size_why, sizeof(size_why)) < 0) {
+			snprintf(why, len, "--bios %s: %s", c->bios, size_why);
+			return -EINVAL;
+		}
 	}
 	if (c->vars && stat(c->vars, &st) < 0) {
 		snprintf(why, len, "--vars %s: %s", c->vars, strerror(errno));

@@ -1,5 +1,6 @@
 /*
- * The polyvmm machine: RAM, firmware flash, the Q35-flavoured device set,
+ * The polyvmm machine: RAM, firmware (OVMF flash or a legacy BIOS ROM), the
+ * Q35-flavoured device set,
  * vCPU threads and the I/O thread, and the lifecycle (power-off, reset,
  * crash). main.c turns the command line into a struct machine_config and
  * calls machine_run().
@@ -33,6 +34,7 @@ enum machine_exit {
 struct machine_config {
 	const char *name;		/* for logs */
 	const char *firmware;		/* OVMF_CODE*.fd */
+	const char *bios;		/* or a legacy BIOS image (SeaBIOS bios-256k.bin) */
 	const char *vars;		/* per-VM OVMF_VARS*.fd, updated in place */
 	bool vars_readonly;
 	unsigned cpus;

@@ -59,9 +59,9 @@ struct machine {
 	uint64_t ram_low, ram_high;
 	uint8_t *ram;			/* one mapping: low part then high part */
 	struct guest_mem mem;
-	uint8_t *code;			/* OVMF_CODE image (read-only slot) */
+	uint8_t *code;			/* OVMF_CODE or BIOS image (read-only slot) */
 	uint64_t code_size, code_gpa;
-	uint64_t vars_gpa, vars_size;
+	uint64_t vars_gpa, vars_size;	/* size 0: no variable store (--bios) */
 	bool vars_slot;			/* VARS mapped as a read-only slot now */
 
 	struct io_bus pio, mmio;
@@ -112,7 +112,7 @@ void machine_devices_fini(struct machine *m);
 int machine_disks_init(struct machine *m);
 void machine_disks_reset(struct machine *m);
 void machine_disks_fini(struct machine *m);
-/* Maps the firmware flash into the (new) VM. */
+/* Maps the firmware (flash or BIOS ROM) into the (new) VM. */
 int machine_map_flash(struct machine *m);
 
 #endif
