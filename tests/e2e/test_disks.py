@@ -6,12 +6,8 @@ the guest's writes reach the backend, a read-only disk refuses them and stays
 bit-identical, and a synthetic disk made of partitions 1 and 2 boots while
 the guest finds no byte of partitions 3 and 4 (which the full disk shows).
 """
-import json
-import os
-import shutil
-import subprocess
 
-from harness import make_testpack
+from osdisk import os_disk_pack
 
 CHECKS = ["fixture-disk", "boot-entry",
           "virtio-grub-menu", "virtio-boot", "virtio-marker", "virtio-scan-sees-all", "virtio-write-in-backend",
@@ -126,24 +122,7 @@ grep -q 'disk0: NVMe synth:/tmp/os.img:1(cow)+2' /tmp/vm.log; check synth-table 
 
 
 def run(ctx):
-    fx = os.path.join(ctx.out, "fixtures")
-    r = subprocess.run(["python3", os.path.join(ctx.top, "tests", "fixtures", "mkosdisk.py"), "--out", fx],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError("fixture build failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
-    print(r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "fixture ready", flush=True)
-    facts = json.load(open(os.path.join(fx, "os.json")))
-    root = [p for p in facts["partitions"] if p["number"] == 2][0]
-    work = os.path.join(ctx.out, "test-work")
-    os.makedirs(work, exist_ok=True)
-    disk = os.path.join(work, "disks-os.img")
-    shutil.copyfile(os.path.join(fx, "os.img"), disk)
-    facts_sh = os.path.join(work, "disks-facts.sh")
-    with open(facts_sh, "w") as f:
-        f.write("DISK_SIZE=%d\nROOT_OFFSET=%d\n" % (facts["disk_size"], root["first_lba"] * 512))
-    lib = os.path.join(ctx.top, "tests", "e2e", "guest", "lib.sh")
-    pack = make_testpack(os.path.join(work, "disks.tar"), SCRIPT,
-                         [("lib.sh", lib, 0o644), ("facts.sh", facts_sh, 0o644)])
+    disk, pack, _ = os_disk_pack(ctx, "disks", SCRIPT, ())
     with ctx.machine("ovmf", testpack=pack, drives=[(disk, "virtio")]) as m:
         m.expect(r"init: test pack finished", timeout=3000)
         m.wait_exit(timeout=60)

@@ -27,8 +27,13 @@ import re
 import subprocess
 import time
 
-from test_manager_parallel import (esp_get, esp_ls, esp_put, fixtures, last_frame, row_of,
-                                   wait_frame, work_copy)
+from mgrlib import (esp_get, esp_ls, esp_put, fixtures, key_on_row, menu_rows, row_of, select_only,
+                    wait_frame, work_copy)
+
+
+def typist(m):
+    """Types on @m's serial console with a pause after each key group."""
+    return lambda k: (m.send(k), time.sleep(0.5))
 
 
 def headless(ctx, facts):
@@ -112,17 +117,7 @@ autostart = yes
         ctx.check("menu-after-errors", row_of(f, "polyboot test Debian wa") >= 0 and
                   not re.search(r"started (third|wa)", m.text()), "rows: %s" % [l for l in f if "Debian" in l])
         # Select exactly wa (the default set, third and wa, is preselected).
-        rows = [l for l in f if l.startswith("[")]
-        m.send("\x1b[H")
-        time.sleep(1)
-        pos = 0
-        for i, l in enumerate(rows):
-            if bool(re.search(r"Debian wa\s", l)) != l.startswith("[*]"):
-                m.send("j" * (i - pos))
-                time.sleep(0.5)
-                m.send(" ")
-                time.sleep(0.5)
-                pos = i
+        select_only(typist(m), menu_rows(f), r"Debian wa\s")
         f = wait_frame(m, lambda f: sum(1 for l in f if l.startswith("[*]")) == 1, 20)
         ctx.check("menu-selected", [l.split()[4] for l in f if l.startswith("[*]")] == ["wa"],
                   "\n".join(l for l in f if l.startswith("[")))
@@ -166,12 +161,7 @@ def native(ctx, facts):
     with m:
         m.expect(r"polyboot .* parallel boot firmware", timeout=300)
         f = wait_frame(m, lambda f: row_of(f, "polyboot test Debian") >= 0, 240)
-        r = row_of(f, "polyboot test Debian")
-        m.send("\x1b[H")
-        time.sleep(1)
-        m.send("j" * r)
-        time.sleep(0.5)
-        m.send("n")
+        key_on_row(typist(m), row_of(f, "polyboot test Debian"), "n")
         try:
             mk = m.expect(r"POLYBOOT-GUEST [^\r\n]*", timeout=300).group(0).decode()
         except Exception as e:        # noqa: BLE001
@@ -207,12 +197,7 @@ def bootnext(ctx, facts):
     with m:
         m.expect(r"polyboot .* parallel boot firmware", timeout=300)
         f = wait_frame(m, lambda f: row_of(f, "polyboot test Debian") >= 0, 240)
-        r = row_of(f, "polyboot test Debian")
-        m.send("\x1b[H")
-        time.sleep(1)
-        m.send("j" * r)
-        time.sleep(0.5)
-        m.send("n")
+        key_on_row(typist(m), row_of(f, "polyboot test Debian"), "n")
         try:
             started = m.expect(r"BdsDxe: starting (Boot[0-9A-F]{4}) \"([^\"]*)\"", timeout=300)
             started = "%s %s" % (started.group(1).decode(), started.group(2).decode())

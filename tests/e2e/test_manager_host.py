@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import time
 
-ESC = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+from mgrlib import last_frame, menu_rows as rows, select_only
 
 
 class Pty:
@@ -66,11 +66,7 @@ class Pty:
         return pred()
 
     def frame(self):
-        i = self.buf.rfind(b"\x1b[2J")
-        lines = {}
-        for m in re.finditer(rb"\x1b\[(\d+);1H(?:\x1b\[K)?(.*?)(?=\x1b\[\d+;1H|$)", self.buf[i + 4:], re.S):
-            lines[int(m.group(1))] = ESC.sub(b"", m.group(2)).decode(errors="replace").rstrip()
-        return [lines[k] for k in sorted(lines)]
+        return last_frame(self.buf)
 
     def wait_exit(self, secs):
         end = time.monotonic() + secs
@@ -82,10 +78,6 @@ class Pty:
         os.kill(self.pid, 9)
         os.waitpid(self.pid, 0)
         return "timeout"
-
-
-def rows(frame):
-    return [l for l in frame if l.startswith("[ ]") or l.startswith("[*]")]
 
 
 def run(ctx):
@@ -218,13 +210,7 @@ memory = 384M
     for name, pat in want.items():
         ctx.check("host-config-error-" + name, re.search(pat[:18], screen) is not None and
                   re.search(pat, log) is not None, "%r on screen and in the log:\n%s" % (pat, screen))
-    r = rows(p.frame())
-    p.send("\x1b[H")
-    pos = 0
-    for i, l in enumerate(r):
-        if bool(re.search(r"Debian w[ab]\s", l)) != l.startswith("[*]"):
-            p.send("j" * (i - pos) + " ")
-            pos = i
+    select_only(p.send, rows(p.frame()), r"Debian w[ab]\s")
     sel = sorted(l.split()[4] for l in rows(p.frame()) if l.startswith("[*]"))
     ctx.check("host-menu-select", sel == ["wa", "wb"], "\n".join(rows(p.frame())))
     p.send("\r")

@@ -22,100 +22,12 @@ disks attached, no test pack.
    the power-button key and sees both shut down gracefully; the machine
    powers off after the last one.
 """
-import json
 import os
 import re
-import subprocess
 import time
 
-FIX_VARIANTS = [("", False), ("b", False), ("wa", True), ("wb", True)]
-ESC = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def fixtures(ctx):
-    fx = os.path.join(ctx.out, "fixtures")
-    facts = {}
-    for variant, wait in FIX_VARIANTS:
-        cmd = ["python3", os.path.join(ctx.top, "tests", "fixtures", "mkosdisk.py"), "--out", fx]
-        if variant:
-            cmd += ["--variant", variant]
-        if wait:
-            cmd += ["--wait"]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError("fixture build failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
-        print(r.stdout.strip().splitlines()[-1], flush=True)
-        name = "os-" + variant if variant else "os"
-        with open(os.path.join(fx, name + ".json")) as f:
-            facts[variant] = json.load(f)
-        facts[variant]["path"] = os.path.join(fx, name + ".img")
-    return facts
-
-
-def work_copy(ctx, facts, variant, tag):
-    dst = os.path.join(ctx.out, "test-work", "manager-%s-%s.img" % (tag, variant or "os"))
-    subprocess.run(["cp", "--sparse=always", facts[variant]["path"], dst], check=True)
-    return dst
-
-
-def fat(esp):
-    """mtools' name for the FAT partition of the GPT disk image @esp."""
-    table = json.loads(subprocess.run(["sfdisk", "-J", esp], capture_output=True, text=True,
-                                      check=True).stdout)["partitiontable"]
-    return "%s@@%d" % (esp, table["partitions"][0]["start"] * 512)
-
-
-def esp_put(esp, rel, text):
-    """Writes @text as ::/@rel on the FAT image @esp (mtools, no mount)."""
-    tmp = esp + ".put"
-    subprocess.run(["mmd", "-i", fat(esp), "::/" + os.path.dirname(rel)], capture_output=True)
-    with open(tmp, "w") as f:
-        f.write(text)
-    subprocess.run(["mcopy", "-o", "-i", fat(esp), tmp, "::/" + rel], check=True)
-    os.remove(tmp)
-
-
-def esp_get(esp, rel):
-    r = subprocess.run(["mtype", "-i", fat(esp), "::/" + rel], capture_output=True)
-    return r.stdout.decode(errors="replace") if r.returncode == 0 else None
-
-
-def esp_ls(esp, rel):
-    r = subprocess.run(["mdir", "-b", "-i", fat(esp), "::/" + rel], capture_output=True, text=True)
-    return r.stdout.split() if r.returncode == 0 else []
-
-
-def last_frame(raw):
-    """The menu's last full frame as text lines (tui.c positions each line
-    with ESC[row;1H after clearing the screen)."""
-    i = raw.rfind(b"\x1b[2J")
-    if i < 0:
-        return []
-    frame = raw[i + 4:]
-    lines = {}
-    for m in re.finditer(rb"\x1b\[(\d+);1H(?:\x1b\[K)?(.*?)(?=\x1b\[\d+;1H|$)", frame, re.S):
-        lines[int(m.group(1))] = ESC.sub(b"", m.group(2)).decode(errors="replace").rstrip()
-    return [lines[k] for k in sorted(lines)]
-
-
-def wait_frame(m, pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        f = last_frame(m.raw())
-        if pred(f):
-            return f
-        time.sleep(0.5)
-    return last_frame(m.raw())
-
-
-def row_of(frame, label):
-    """Index (0-based, in menu order) of the row whose label is @label."""
-    rows = [l for l in frame if l.startswith("[ ]") or l.startswith("[*]") or l.startswith(">")]
-    for i, l in enumerate(rows):
-        if re.search(r"\]\s+%s\s{2,}" % re.escape(label), l):
-            return i
-    return -1
-
+from mgrlib import (esp_get, esp_ls, esp_put, fixtures, menu_rows, row_of, select_only,
+                    wait_frame, work_copy)
 
 # Two L2 guests booting at the same moment are not reliable in the nested
 # harness (TCG-emulated SVM): seen as L1 oopses with zeroed kernel pointers
@@ -249,18 +161,7 @@ delay = %d
                   not re.search(r"started (third|wa|wb)", m.text()), "rows: %s" % [l for l in f if "Debian" in l])
         # Select exactly wa and wb (the configuration's default set is
         # preselected): Space toggles the cursor row.
-        rows = [l for l in f if l.startswith("[")]
-        m.send("\x1b[H")              # Home: the first row
-        time.sleep(1)
-        pos = 0
-        for i, l in enumerate(rows):
-            want_sel = bool(re.search(r"Debian w[ab]\s", l))
-            if want_sel != l.startswith("[*]"):
-                m.send("j" * (i - pos))
-                time.sleep(0.5)
-                m.send(" ")
-                time.sleep(0.5)
-                pos = i
+        select_only(lambda k: (m.send(k), time.sleep(0.5)), menu_rows(f), r"Debian w[ab]\s")
         f = wait_frame(m, lambda f: sum(1 for l in f if l.startswith("[*]")) == 2, 20)
         ctx.check("menu-selected-two", sorted(l.split()[4] for l in f if l.startswith("[*]")) == ["wa", "wb"],
                   "\n".join(l for l in f if l.startswith("[")))

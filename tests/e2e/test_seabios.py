@@ -8,12 +8,8 @@ etc/table-loader), the guest's write in the backend and a clean power-off
 file. A guest reset (GRUB's reboot command) restarts the VM and SeaBIOS
 runs its POST again from the ROM area polyvmm refills at every reset.
 """
-import json
-import os
-import shutil
-import subprocess
 
-from harness import make_testpack
+from osdisk import os_disk_pack
 
 CHECKS = ["fixture-disk",
           "virtio-seabios-banner", "virtio-grub-menu", "virtio-boot", "virtio-marker", "virtio-write-in-backend",
@@ -101,25 +97,7 @@ m=$(marker vm)
 
 
 def run(ctx):
-    fx = os.path.join(ctx.out, "fixtures")
-    cmd = ["python3", os.path.join(ctx.top, "tests", "fixtures", "mkosdisk.py"), "--out", fx,
-           "--variant", "bios", "--bios"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError("fixture build failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
-    print(r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "fixture ready", flush=True)
-    facts = json.load(open(os.path.join(fx, "os-bios.json")))
-    root = [p for p in facts["partitions"] if p["number"] == facts["root_partition"]][0]
-    work = os.path.join(ctx.out, "test-work")
-    os.makedirs(work, exist_ok=True)
-    disk = os.path.join(work, "seabios-os.img")
-    shutil.copyfile(os.path.join(fx, "os-bios.img"), disk)
-    facts_sh = os.path.join(work, "seabios-facts.sh")
-    with open(facts_sh, "w") as f:
-        f.write("DISK_SIZE=%d\nROOT_OFFSET=%d\n" % (facts["disk_size"], root["first_lba"] * 512))
-    lib = os.path.join(ctx.top, "tests", "e2e", "guest", "lib.sh")
-    pack = make_testpack(os.path.join(work, "seabios.tar"), SCRIPT,
-                         [("lib.sh", lib, 0o644), ("facts.sh", facts_sh, 0o644)])
+    disk, pack, _ = os_disk_pack(ctx, "seabios", SCRIPT, ("--variant", "bios", "--bios"))
     with ctx.machine("ovmf", testpack=pack, drives=[(disk, "virtio")]) as m:
         m.expect(r"init: test pack finished", timeout=3600)
         m.wait_exit(timeout=60)
