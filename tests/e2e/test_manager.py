@@ -131,7 +131,7 @@ autostart = yes
         while time.monotonic() < end and not marker:
             tail = m.raw()[mark:].decode(errors="replace").replace("\r", "")
             h = re.search(r"\[polyboot\] console of wa", tail)
-            found = re.search(r"^POLYBOOT-GUEST .*$", tail[h.end():], re.M) if h else None
+            found = re.search(r"^POLYBOOT-GUEST [^\n]*(?=\n)", tail[h.end():], re.M) if h else None
             marker = found.group(0) if found else None
             time.sleep(1)
         ctx.check("console-switch-marker", bool(marker) and "write=ok" in marker, "marker: %s" % marker)
@@ -163,7 +163,7 @@ def native(ctx, facts):
         f = wait_frame(m, lambda f: row_of(f, "polyboot test Debian") >= 0, 240)
         key_on_row(typist(m), row_of(f, "polyboot test Debian"), "n")
         try:
-            mk = m.expect(r"POLYBOOT-GUEST [^\r\n]*", timeout=300).group(0).decode()
+            mk = m.expect(r"POLYBOOT-GUEST [^\r\n]*(?=\r?\n)", timeout=300).group(0).decode()
         except Exception as e:        # noqa: BLE001
             mk = None
             print("native: %s" % str(e)[:300], flush=True)
@@ -201,7 +201,7 @@ def bootnext(ctx, facts):
         try:
             started = m.expect(r"BdsDxe: starting (Boot[0-9A-F]{4}) \"([^\"]*)\"", timeout=300)
             started = "%s %s" % (started.group(1).decode(), started.group(2).decode())
-            mk = m.expect(r"POLYBOOT-GUEST [^\r\n]*", timeout=300).group(0).decode()
+            mk = m.expect(r"POLYBOOT-GUEST [^\r\n]*(?=\r?\n)", timeout=300).group(0).decode()
         except Exception as e:        # noqa: BLE001
             started = mk = None
             print("bootnext: %s" % str(e)[:300], flush=True)

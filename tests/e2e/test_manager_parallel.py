@@ -178,9 +178,9 @@ delay = %d
             while time.monotonic() < end:
                 tail = m.raw()[mark:].decode(errors="replace").replace("\r", "")
                 h = re.search(r"\[polyboot\] console of (\S+)", tail)
-                if h and re.search(r"^POLYBOOT-GUEST .*$", tail[h.end():], re.M):
+                if h and re.search(r"^POLYBOOT-GUEST [^\n]*(?=\n)", tail[h.end():], re.M):
                     name = h.group(1)
-                    seen[name] = re.search(r"^POLYBOOT-GUEST .*$", tail[h.end():], re.M).group(0)
+                    seen[name] = re.search(r"^POLYBOOT-GUEST [^\n]*(?=\n)", tail[h.end():], re.M).group(0)
                     break
                 time.sleep(1)
         ctx.check("console-switch-markers", sorted(seen) == ["wa", "wb"], "markers: %s" % seen)
