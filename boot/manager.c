@@ -414,7 +414,7 @@ static void model_update(struct mgr *m)
 		fmt_mem(mem, sizeof(mem), v->pv.memory);
 		switch (v->sup.state) {
 		case SUP_STARTING:
-			r->state = v->pending ? TUI_STARTING : TUI_STARTING;
+			r->state = TUI_STARTING;
 			snprintf(r->detail, sizeof(r->detail), "%s", v->pending ? "waiting (order/delay)" : "");
 			break;
 		case SUP_RUNNING:
