@@ -667,7 +667,7 @@ static void cgroup_prepare(struct mgr *m, struct vmslot *v)
 static void vm_launch(struct mgr *m, struct vmslot *v)
 {
 	const char *argv[SUP_MAX_ARGS];
-	char code[300], vars[400], cpus[16], mem[32], ctl[120], logp[400], memw[32];
+	char code[300], vars[400], cpus[16], mem[32], ctl[300], logp[400], memw[32];
 	unsigned n = 0;
 	int r;
 
@@ -684,9 +684,17 @@ static void vm_launch(struct mgr *m, struct vmslot *v)
 		 v->pv.firmware == CONF_FW_SEABIOS ? "bios-256k.bin" : "OVMF_CODE_4M.fd");
 	snprintf(cpus, sizeof(cpus), "%u", v->pv.cpus);
 	snprintf(mem, sizeof(mem), "%lluM", (unsigned long long)(v->pv.memory >> 20));
-	snprintf(ctl, sizeof(ctl), "%.50s/%.47s.ctl", m->rundir, v->pv.name);
+	/* A unix socket path has room for 107 bytes: refuse rather than cut it. */
+	if (snprintf(ctl, sizeof(v->sup.ctl_path), "%s/%s.ctl", m->rundir, v->pv.name) >=
+	    (int)sizeof(v->sup.ctl_path)) {
+		log_err("%s: control socket path %s/%s.ctl is longer than a unix socket allows (107 bytes): use a shorter --run-dir",
+			  v->pv.name, m->rundir, v->pv.name);
+		snprintf(v->sup.reason, sizeof(v->sup.reason), "run dir too long");
+		v->sup.state = SUP_FAILED;
+		snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
+		return;
+	}
 	memcpy(v->sup.ctl_path, ctl, sizeof(v->sup.ctl_path));
-	v->sup.ctl_path[sizeof(v->sup.ctl_path) - 1] = 0;
 	argv[n++] = m->polyvmm;
 	argv[n++] = "--name";
 	argv[n++] = v->pv.name;

@@ -23,6 +23,7 @@ import re
 import select
 import shutil
 import subprocess
+import tempfile
 import time
 
 from mgrlib import last_frame, menu_rows as rows, select_only
@@ -83,6 +84,9 @@ class Pty:
 def run(ctx):
     out, top = ctx.out, ctx.top
     work = os.path.join(out, "test-work", "manager-host")
+    # Control sockets live in the run dir: a unix socket path holds 107 bytes,
+    # and the clone may sit anywhere, so the run dirs go under a short /tmp path.
+    runs = tempfile.mkdtemp(prefix="pb-")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     fx = os.path.join(out, "fixtures")
@@ -107,7 +111,7 @@ def run(ctx):
     env = dict(os.environ, POLYVMM_REAL=os.path.join(out, "bin", "polyvmm"), TERM="vt100")
     fake = os.path.join(top, "tests", "e2e", "guest", "fakevmm.py")
 
-    def setup(name, conf):
+    def setup(name, conf, run=None):
         d = os.path.join(work, name)
         esp = os.path.join(d, "esp")
         os.makedirs(os.path.join(esp, "EFI", "polyboot"))
@@ -117,7 +121,7 @@ def run(ctx):
             f.write(conf)
         return d, esp, [polyboot, "menu", "--inventory", inv_path, "--esp", esp, "--console", "stdio",
                         "--polyvmm", fake, "--firmware-dir", os.path.join(out, "firmware"),
-                        "--run-dir", os.path.join(d, "run"), "--cgroup-root", os.path.join(d, "cg"),
+                        "--run-dir", run or os.path.join(runs, name), "--cgroup-root", os.path.join(d, "cg"),
                         "--input-dir", os.path.join(d, "input")]
 
     def read(path):
@@ -177,6 +181,18 @@ delay = 0.5
     p.send("p")
     rc = p.wait_exit(10)
     ctx.check("host-menu-poweroff-key", rc == 0, "exit %s" % rc)
+
+    # --- a run dir too long for a unix socket path fails that VM, clearly ----------
+    long_run = os.path.join(runs, "r" * 100)
+    d, esp, argv = setup("longrun", "[global]\nmode = auto\n[os debian]\nmatch = polyboot test Debian\n"
+                         "memory = 256M\nautostart = yes\n", run=long_run)
+    p = Pty(argv, dict(env, FAKEVMM_MODE="poweroff"))
+    ok = p.wait_for(lambda: any("failed run dir" in l for l in rows(p.frame())), 30)
+    log = read(os.path.join(esp, "EFI", "polyboot", "logs", "polyboot.log"))
+    ctx.check("host-long-run-dir-refused", ok and "longer than a unix socket allows" in log,
+              "\n".join(p.frame()) + "\nlog: " + log[-300:])
+    p.send("p")
+    p.wait_exit(10)
 
     # --- menu with configuration errors, then keys ----------------------------------
     conf = """\
@@ -254,3 +270,4 @@ memory = 384M
                        capture_output=True, text=True)
     ctx.check("host-check-config-ok", r.returncode == 0 and "1 OS in the default set" in r.stdout and
               "wa: 1 CPUs" in r.stdout, r.stdout + r.stderr)
+    shutil.rmtree(runs, ignore_errors=True)
