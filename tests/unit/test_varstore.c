@@ -119,6 +119,18 @@ TEST(varstore_rejects_what_ovmf_rejects)
 	put_le32(img + 0x64 + 36, 0xfffffff0);
 	CHECK_EQ(varstore_open(&vs, img, len, why, sizeof(why)), 0);
 	CHECK_EQ(vs.end, 0x64);
+	/* edk2's first step of a new variable: the whole header, State still
+	 * 0xFF, name and data not yet written (a SIGKILL seen there in CI).
+	 * Valid, not a variable, and the walk goes on after it. */
+	img[0x66] = 0xff;
+	put_le32(img + 0x64 + 36, 8);
+	put_le32(img + 0x64 + 40, 4);
+	CHECK_EQ(varstore_open(&vs, img, len, why, sizeof(why)), 0);
+	CHECK_EQ(vs.end, 0x64 + 60 + 12);
+	{
+		struct efivar v = { 0 };
+		CHECK_EQ(varstore_next(&vs, &v), 0);	/* nothing live */
+	}
 	free(img);
 	{
 		struct guid g;

@@ -90,9 +90,15 @@ static bool live(uint8_t state)
 	return state == VAR_ADDED || state == (VAR_ADDED & VAR_IN_DELETED_TRANSITION);
 }
 
+/* edk2 writes a new variable in four steps: the header with State 0xFF,
+ * State = HEADER_VALID_ONLY, name and data, State = ADDED. A store cut off
+ * after the first step holds a header with State 0xFF, which edk2 skips
+ * (neither added nor deleted) and appends after: a valid store. */
+#define VAR_HEADER_WRITING	0xff
+
 static bool known_state(uint8_t s)
 {
-	return s == VAR_HEADER_VALID_ONLY || s == VAR_ADDED ||
+	return s == VAR_HEADER_WRITING || s == VAR_HEADER_VALID_ONLY || s == VAR_ADDED ||
 	       s == (VAR_ADDED & VAR_IN_DELETED_TRANSITION) || s == (VAR_ADDED & VAR_DELETED) ||
 	       s == (VAR_ADDED & VAR_DELETED & VAR_IN_DELETED_TRANSITION) ||
 	       s == (VAR_HEADER_VALID_ONLY & VAR_DELETED);
@@ -171,7 +177,7 @@ int varstore_open(struct varstore *vs, uint8_t *img, size_t len, char *why, size
 			snprintf(why, wl, "variable at %#zx has invalid state %#x", off, v.state);
 			return -EINVAL;
 		}
-		if (v.state != VAR_HEADER_VALID_ONLY && (v.name_size < 2 || (v.name_size & 1) ||
+		if (v.state != VAR_HEADER_VALID_ONLY && v.state != VAR_HEADER_WRITING && (v.name_size < 2 || (v.name_size & 1) ||
 		    get_le16(v.name + v.name_size - 2) != 0)) {
 			snprintf(why, wl, "variable at %#zx has a malformed name", off);
 			return -EINVAL;
