@@ -43,6 +43,13 @@ static void usage(FILE *f)
 "                         synth=DISK,parts=N[+N..][,cow=N[+N..]][,if=..][,ro][,serial=S]\n"
 "                       (a virtual GPT disk of only those partitions of DISK; cow= ones\n"
 "                       get a private copy-on-write view)\n"
+"  --device vfio=BDF[,rom=auto|off|FILE]\n"
+"                       pass the host PCI function BDF (0000:01:00.0 or 01:00.0)\n"
+"                       through with VFIO (repeatable, at most 8; bound to vfio-pci,\n"
+"                       its whole IOMMU group too). It appears at 00:0c.0 on (one\n"
+"                       slot each, in order), with all guest RAM mapped for its DMA.\n"
+"                       rom=auto (default): its own expansion ROM; off: none;\n"
+"                       FILE: that image instead (rom= takes the rest of the value)\n"
 "  --smbios KEY=VALUE   override an SMBIOS string, e.g. type1.serial=ABC (repeatable)\n"
 "  --dmi-dir DIR        where the host's SMBIOS strings are read (default /sys/class/dmi/id)\n"
 "  --control PATH       a unix socket (mode 0600) for the supervisor, one command a line:\n"
@@ -65,7 +72,7 @@ static void usage(FILE *f)
 enum {
 	OPT_FIRMWARE = 256, OPT_VARS, OPT_VARS_RO, OPT_CPUS, OPT_MEMORY, OPT_SERIAL, OPT_NAME,
 	OPT_REBOOT, OPT_SMBIOS, OPT_DMI_DIR, OPT_TRACE, OPT_LOG, OPT_LAYOUT, OPT_DUMP_ACPI, OPT_HELP,
-	OPT_KVM, OPT_DISK, OPT_CONTROL, OPT_BIOS,
+	OPT_KVM, OPT_DISK, OPT_CONTROL, OPT_BIOS, OPT_DEVICE,
 };
 
 static const struct option opts[] = {
@@ -80,6 +87,7 @@ static const struct option opts[] = {
 	{ "reboot", required_argument, 0, OPT_REBOOT },
 	{ "smbios", required_argument, 0, OPT_SMBIOS },
 	{ "disk", required_argument, 0, OPT_DISK },
+	{ "device", required_argument, 0, OPT_DEVICE },
 	{ "dmi-dir", required_argument, 0, OPT_DMI_DIR },
 	{ "control", required_argument, 0, OPT_CONTROL },
 	{ "trace-io", no_argument, 0, OPT_TRACE },
@@ -162,6 +170,13 @@ int main(int argc, char **argv)
 			if (disk_spec_parse(optarg, &c.disk[c.ndisks], why, sizeof(why)) < 0)
 				return bad("%s", why);
 			c.ndisks++;
+			break;
+		case OPT_DEVICE:
+			if (c.nvfio == MACHINE_MAX_VFIO)
+				return bad("too many --device options (at most %d)", MACHINE_MAX_VFIO);
+			if (machine_vfio_parse(optarg, &c.vfio[c.nvfio], why, sizeof(why)) < 0)
+				return bad("%s", why);
+			c.nvfio++;
 			break;
 		case OPT_DMI_DIR: c.dmi_dir = optarg; break;
 		case OPT_CONTROL:

@@ -14,7 +14,9 @@
 struct kvm_run;
 struct kvm_cpuid2;
 
-#define KVMVM_MAX_SLOTS 32
+/* RAM, firmware, and the memory BARs of passed-through devices (a BAR
+ * split around its MSI-X table takes up to three). */
+#define KVMVM_MAX_SLOTS 256
 #define KVMVM_MAX_MSI_ROUTES 1024
 
 struct kvmvm_slot {

@@ -408,12 +408,18 @@ int machine_devices_init(struct machine *m)
 	if ((r = io_bus_add(&m->pio, LAYOUT_FWCFG_BASE, 2, &fwcfg_io_ops, &m->fwcfg, "fw_cfg")) < 0 ||
 	    (r = io_bus_add(&m->pio, LAYOUT_FWCFG_DMA, 8, &fwcfg_dma_ops, &m->fwcfg, "fw_cfg-dma")) < 0)
 		return r;
-	return machine_disks_init(m);
+	if ((r = machine_disks_init(m)) < 0)
+		return r;
+	/* Passed-through devices (after fw_cfg: their 64-bit BARs may size
+	 * OVMF's window). */
+	return machine_passthrough_init(m);
 }
 
 void machine_devices_reset(struct machine *m)
 {
-	pci_bus_reset(&m->pci);	/* also unmaps BARs and turns the PM block off */
+	/* Also unmaps BARs, turns the PM block off and resets passed-through
+	 * devices (their interrupts off, a function reset through VFIO). */
+	pci_bus_reset(&m->pci);
 	acpi_pm_reset(&m->pm);
 	sysctl_reset(&m->sysctl);
 	uart16550_reset(&m->com1);
@@ -428,6 +434,7 @@ void machine_devices_reset(struct machine *m)
 
 void machine_devices_fini(struct machine *m)
 {
+	machine_passthrough_fini(m);	/* resets them; guest RAM still mapped */
 	machine_disks_fini(m);
 	if (m->pflash.image && pflash_flush(&m->pflash) < 0)
 		log_err("the last UEFI variable changes could not be saved");
@@ -486,6 +493,13 @@ int machine_print_layout(const struct machine_config *c, int fd)
 	dprintf(fd, "I/O ports: 0x70 RTC, 0x92 port A, 0x3f8 COM1, 0x510 fw_cfg (+DMA 0x514), "
 		"0x600 ACPI PM (PMBASE), 0xcf8 PCI conf1 (+0xcf9 reset), 0x64 KBC reset, "
 		"0x6000-0xffff PCI I/O window\n");
+	for (unsigned i = 0; i < c->nvfio; i++) {
+		const struct machine_vfio *v = &c->vfio[i];
+		dprintf(fd, "PCI 00:%02x.0: passthrough of host %s (VFIO), ROM %s%s\n",
+			MACHINE_VFIO_SLOT0 + i, v->bdf,
+			v->rom == MVFIO_ROM_OFF ? "hidden" : v->rom == MVFIO_ROM_FILE ? "from " : "the device's own",
+			v->rom == MVFIO_ROM_FILE ? v->rom_file : "");
+	}
 	return 0;
 }
 

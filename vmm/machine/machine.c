@@ -27,6 +27,7 @@
 #include "machine/bios.h"
 #include "machine/layout.h"
 #include "machine/machine_priv.h"
+#include "machine/vfio_host.h"
 #include "util.h"
 
 #define KICK_SIGNAL SIGUSR1
@@ -88,6 +89,36 @@ int machine_config_check(const struct machine_config *c, char *why, size_t len)
 	if (c->control && control_path_check(c->control) < 0) {
 		snprintf(why, len, "--control %s: want a unix socket path (at most 107 bytes)", c->control);
 		return -EINVAL;
+	}
+	if (c->nvfio > MACHINE_MAX_VFIO) {
+		snprintf(why, len, "too many --device vfio= (at most %d)", MACHINE_MAX_VFIO);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->nvfio; i++) {
+		const struct machine_vfio *v = &c->vfio[i];
+		char bdf[16];
+
+		if (vfio_parse_bdf(v->bdf, bdf) < 0) {
+			snprintf(why, len, "--device vfio=%.16s: not a PCI address such as 0000:01:00.0", v->bdf);
+			return -EINVAL;
+		}
+		for (unsigned j = 0; j < i; j++) {
+			if (!strcmp(c->vfio[j].bdf, bdf)) {
+				snprintf(why, len, "--device vfio=%s given twice", bdf);
+				return -EINVAL;
+			}
+		}
+		if (v->rom == MVFIO_ROM_FILE) {
+			if (stat(v->rom_file, &st) < 0) {
+				snprintf(why, len, "--device vfio=%s,rom=%s: %s", bdf, v->rom_file, strerror(errno));
+				return -EINVAL;
+			}
+			if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > 0x1000000) {
+				snprintf(why, len, "--device vfio=%s,rom=%s: want a file of 1 byte to 16 MiB",
+					 bdf, v->rom_file);
+				return -EINVAL;
+			}
+		}
 	}
 	return 0;
 }
@@ -327,6 +358,8 @@ static int start_vm(struct machine *m)
 	pthread_rwlock_wrlock(&m->vm_lock);
 	m->vm_live = true;
 	pthread_rwlock_unlock(&m->vm_lock);
+	/* Passed-through devices' irqfds died with the previous VM. */
+	machine_passthrough_vm_started(m);
 	for (unsigned i = 0; i < m->cfg.cpus; i++) {
 		r = kvmvcpu_create(&m->vm, &m->vcpu[i], i, m->cfg.cpus);
 		if (r < 0) {

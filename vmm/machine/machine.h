@@ -17,6 +17,7 @@
 #define MACHINE_MAX_CPUS 255
 #define MACHINE_MAX_SMBIOS_OVERRIDES 32
 #define MACHINE_MAX_DISKS 8
+#define MACHINE_MAX_VFIO 8
 
 enum machine_reboot { REBOOT_RESTART, REBOOT_EXIT };
 
@@ -29,6 +30,15 @@ enum machine_exit {
 	MEXIT_CRASH = 4,	/* triple fault, KVM internal error, failed entry */
 	MEXIT_KILLED = 5,	/* stopped by a signal (SIGTERM/SIGINT) */
 	MEXIT_STOPPED = 6,	/* force-stopped through the control socket */
+};
+
+/* --device vfio=BDF[,rom=auto|off|FILE]: a host PCI function passed through. */
+enum machine_vfio_rom { MVFIO_ROM_AUTO, MVFIO_ROM_OFF, MVFIO_ROM_FILE };
+
+struct machine_vfio {
+	char bdf[16];			/* normalised: "0000:01:00.0" */
+	enum machine_vfio_rom rom;	/* auto: the device's own ROM */
+	char rom_file[256];		/* MVFIO_ROM_FILE */
 };
 
 struct machine_config {
@@ -49,10 +59,19 @@ struct machine_config {
 	struct disk_spec disk[MACHINE_MAX_DISKS];	/* --disk */
 	unsigned ndisks;
 	const char *control;		/* --control: unix socket path, or NULL */
+	struct machine_vfio vfio[MACHINE_MAX_VFIO];	/* --device vfio=... */
+	unsigned nvfio;
 };
 
 /* Fills the defaults (1 CPU, 512 MiB, serial stdio, reboot restart). */
 void machine_config_defaults(struct machine_config *c);
+
+/*
+ * Parses the value of --device: "vfio=BDF[,rom=auto|off|FILE]" (BDF as
+ * 0000:01:00.0 or 01:00.0, hex). On error writes a one-line reason.
+ * Returns 0 or -EINVAL.
+ */
+int machine_vfio_parse(const char *s, struct machine_vfio *out, char *why, size_t len);
 
 /* Checks the config; on error writes a one-line reason. Returns 0 or -EINVAL. */
 int machine_config_check(const struct machine_config *c, char *why, size_t len);

@@ -27,6 +27,13 @@
 #include "virtio/virtio_blk.h"
 
 struct machine_disk;
+struct machine_vfio_dev;
+struct vfio_container;
+
+/* --device vfio=... functions sit at 00:0c.0 on (one slot each, in command
+ * line order), after the slots --disk may take (LAYOUT_DISK_SLOT0 +
+ * MACHINE_MAX_DISKS), so adding a disk never moves a passed-through device. */
+#define MACHINE_VFIO_SLOT0 0x0c
 
 /* Why the vCPUs stopped (first writer wins until the machine restarts). */
 enum machine_event {
@@ -87,6 +94,8 @@ struct machine {
 	uint64_t mmio64_base, mmio64_size;
 	unsigned resets;
 	struct machine_disk *disk[MACHINE_MAX_DISKS];
+	struct vfio_container *vfio_container;	/* NULL without --device vfio= */
+	struct machine_vfio_dev *vfio[MACHINE_MAX_VFIO];
 
 	/* --control: the supervisor's socket (I/O thread only). */
 	struct control_server control;
@@ -112,6 +121,13 @@ void machine_devices_fini(struct machine *m);
 int machine_disks_init(struct machine *m);
 void machine_disks_reset(struct machine *m);
 void machine_disks_fini(struct machine *m);
+/* passthrough.c: the --device vfio= functions. init opens them (VFIO
+ * container, DMA mapping of guest RAM) and puts them on bus 0; their
+ * reset is part of pci_bus_reset(); vm_started runs after every start of
+ * a KVM VM (irqfds); fini resets and closes them. */
+int machine_passthrough_init(struct machine *m);
+void machine_passthrough_vm_started(struct machine *m);
+void machine_passthrough_fini(struct machine *m);
 /* Maps the firmware (flash or BIOS ROM) into the (new) VM. */
 int machine_map_flash(struct machine *m);
 
