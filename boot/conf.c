@@ -43,6 +43,8 @@
  *   grace = SECONDS              after the power button, how long VMs may
  *                                take to shut down before they are stopped,
  *                                1 to 3600 (default 60)
+ *   passthrough = auto | off     the planner's passthrough policy for
+ *                                every OS (default auto; see conf.h)
  *
  * [os NAME]                      one VM; NAME is 1 to 47 of A-Z a-z 0-9 .
  *                                _ - (case-sensitive), at most CONF_MAX_OS
@@ -60,6 +62,8 @@
  *   device = [DDDD:]BB:DD.F      a PCI device passed through (hex; stored
  *                                as 0000:bb:dd.f); repeatable, at most
  *                                CONF_MAX_DEVICES, each once
+ *   passthrough = auto | off     the passthrough policy for this OS
+ *                                (default: the global one)
  *   firmware = auto | ovmf | seabios | uefi | bios   (uefi = ovmf, bios =
  *                                seabios; default auto)
  *   autostart = yes | no         also yes/no as true/false, on/off, 1/0:
@@ -109,22 +113,22 @@
 
 enum gkey {
 	G_MODE, G_TIMEOUT, G_DEFAULT, G_ON_ALL_STOPPED, G_LOG_LEVEL, G_CONSOLE,
-	G_RESERVE_MEMORY, G_RESERVE_CPUS, G_GRACE, G_NKEYS
+	G_RESERVE_MEMORY, G_RESERVE_CPUS, G_GRACE, G_PASSTHROUGH, G_NKEYS
 };
 
 static const char *const gkeys[G_NKEYS] = {
 	"mode", "timeout", "default", "on_all_stopped", "log_level", "console",
-	"reserve_memory", "reserve_cpus", "grace",
+	"reserve_memory", "reserve_cpus", "grace", "passthrough",
 };
 
 enum okey {
 	O_MATCH, O_CPUS, O_MEMORY, O_DISKS, O_DISK, O_DEVICE, O_FIRMWARE,
-	O_AUTOSTART, O_ORDER, O_DELAY, O_ON_REBOOT, O_NATIVE, O_NKEYS
+	O_AUTOSTART, O_ORDER, O_DELAY, O_ON_REBOOT, O_NATIVE, O_PASSTHROUGH, O_NKEYS
 };
 
 static const char *const okeys[O_NKEYS] = {
 	"match", "cpus", "memory", "disks", "disk", "device", "firmware",
-	"autostart", "order", "delay", "on_reboot", "native",
+	"autostart", "order", "delay", "on_reboot", "native", "passthrough",
 };
 
 enum sec { SEC_NONE, SEC_GLOBAL, SEC_OS, SEC_SKIP };
@@ -241,6 +245,7 @@ void conf_defaults(struct conf *c)
 	c->reserve_memory = 256ull << 20;
 	c->reserve_cpus = 0;
 	c->grace_s = 60;
+	c->passthrough = CONF_PT_AUTO;
 }
 
 void conf_error(struct conf *c, unsigned line, const char *key, const char *fmt, ...)
@@ -295,6 +300,13 @@ const char *conf_disk_mode_name(enum conf_disk_mode m)
 	case CONF_DISK_COW: return "cow";
 	}
 	return "?";
+}
+
+enum conf_pt conf_passthrough(const struct conf *c, const struct conf_os *s)
+{
+	if (s && s->passthrough != CONF_PT_DEFAULT)
+		return s->passthrough;
+	return c->passthrough == CONF_PT_OFF ? CONF_PT_OFF : CONF_PT_AUTO;
 }
 
 const char *conf_fw_name(enum conf_fw f)
@@ -536,6 +548,7 @@ static void set_global(struct parser *p, enum gkey k, const char *v)
 	static const char *const modes[] = { "menu", "auto" };
 	static const char *const after[] = { "poweroff", "menu" };
 	static const char *const levels[] = { "err", "warn", "info", "debug" };
+	static const char *const pts[] = { "auto", "off" };
 	struct conf *c = p->c;
 	uint64_t u;
 	int i;
@@ -595,6 +608,15 @@ static void set_global(struct parser *p, enum gkey k, const char *v)
 			bad(p, "grace", v, "seconds from 1 to 3600");
 		else
 			c->grace_s = (unsigned)u;
+		break;
+	case G_PASSTHROUGH:
+		i = word(v, pts, ARRAY_SIZE(pts));
+		if (i < 0) {
+			bad(p, "passthrough", v, "auto or off");
+		} else {
+			c->passthrough = i ? CONF_PT_OFF : CONF_PT_AUTO;
+			c->line_passthrough = p->line;
+		}
 		break;
 	case G_NKEYS:
 		break;
@@ -743,6 +765,7 @@ static void set_os(struct parser *p, enum okey k, const char *v)
 					    CONF_FW_OVMF, CONF_FW_SEABIOS };
 	static const char *const reboot[] = { "restart", "stop" };
 	static const char *const natives[] = { "auto", "kexec", "bootnext" };
+	static const char *const pts[] = { "auto", "off" };
 	struct conf_os *os = p->os;
 	uint64_t u;
 	size_t n;
@@ -828,6 +851,15 @@ static void set_os(struct parser *p, enum okey k, const char *v)
 			bad(p, "native", v, "auto, kexec or bootnext");
 		else
 			os->native = (enum conf_native)i;
+		break;
+	case O_PASSTHROUGH:
+		i = word(v, pts, ARRAY_SIZE(pts));
+		if (i < 0) {
+			bad(p, "passthrough", v, "auto or off");
+		} else {
+			os->passthrough = i ? CONF_PT_OFF : CONF_PT_AUTO;
+			os->line_passthrough = p->line;
+		}
 		break;
 	case O_NKEYS:
 		break;

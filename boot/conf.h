@@ -4,10 +4,18 @@
  * The schema is documented in README.md ("Configuration file"):
  *
  *   [global]  mode, timeout, default, on_all_stopped, log_level, console,
- *             reserve_memory, reserve_cpus, grace
+ *             reserve_memory, reserve_cpus, grace, passthrough
  *   [os NAME] match, cpus, memory, disks, disk (repeatable), device
- *             (repeatable), firmware, autostart, order, delay, on_reboot,
- *             native
+ *             (repeatable), passthrough, firmware, autostart, order,
+ *             delay, on_reboot, native
+ *
+ * passthrough = auto | off (the planner's default policy, plan.h): auto
+ * gives an OS a disk controller (NVMe, SATA, SAS) by PCI passthrough
+ * instead of emulated disks when that OS is the only one found on every
+ * disk behind the controller and the device check passes without a
+ * warning (IOMMU on, its IOMMU group its own, not the controller of
+ * polyboot's ESP, a reset method). [global] sets it for every OS
+ * (default auto), an [os] section for its OS (default: the global one).
  *
  * Parsing never stops at the first problem: every error is recorded with
  * the file, line and key it concerns, and what could be parsed is kept, so
@@ -38,6 +46,8 @@ enum conf_disk_mode { CONF_DISK_RO, CONF_DISK_RW, CONF_DISK_COW };
 enum conf_reboot { CONF_REBOOT_RESTART, CONF_REBOOT_STOP };
 enum conf_disks { CONF_DISKS_AUTO, CONF_DISKS_NONE };
 enum conf_native { CONF_NATIVE_AUTO, CONF_NATIVE_KEXEC, CONF_NATIVE_BOOTNEXT };
+/* passthrough =: an [os] section's DEFAULT is the global value */
+enum conf_pt { CONF_PT_DEFAULT, CONF_PT_AUTO, CONF_PT_OFF };
 
 /* disk = WHAT [ro|rw|cow]: WHAT is an inventory disk id (gpt:<guid>,
  * mbr:<sig>), a partition id (its GUID or <sig>-<nn>), or a /dev path. */
@@ -47,7 +57,7 @@ struct conf_disk {
 	unsigned line;
 };
 
-/* device = 0000:BB:DD.F (PCI passthrough, consumed by the VFIO planner). */
+/* device = 0000:BB:DD.F (PCI passthrough; devs.h checks it, plan.h plans it). */
 struct conf_device {
 	char bdf[16];
 	unsigned line;
@@ -69,14 +79,15 @@ struct conf_os {
 	unsigned delay_ms;		/* wait after the previous start (delay = 2.5 -> 2500) */
 	enum conf_reboot on_reboot;
 	enum conf_native native;	/* how "boot natively" starts it */
+	enum conf_pt passthrough;	/* default: the global value */
 	/* where each key was set (0: not set), for the planner's messages */
-	unsigned line, line_match, line_cpus, line_memory, line_firmware;
+	unsigned line, line_match, line_cpus, line_memory, line_firmware, line_passthrough;
 };
 
 struct conf_err {
 	unsigned line;			/* 0: the file as a whole */
 	char key[CONF_NAME_MAX];	/* "" when no key is concerned */
-	char msg[200];
+	char msg[320];
 };
 
 struct conf {
@@ -93,7 +104,8 @@ struct conf {
 	uint64_t reserve_memory;	/* kept for the firmware (default 256 MiB) */
 	unsigned reserve_cpus;		/* default 0: CPUs are shared with the firmware */
 	unsigned grace_s;		/* power button -> force stop after (default 60) */
-	unsigned line_reserve_memory;
+	enum conf_pt passthrough;	/* AUTO (default) or OFF */
+	unsigned line_reserve_memory, line_passthrough;
 	unsigned nos;
 	struct conf_os os[CONF_MAX_OS];
 	unsigned nerr, err_dropped;
@@ -124,5 +136,8 @@ struct conf_os *conf_find_os(struct conf *c, const char *name);
 
 const char *conf_disk_mode_name(enum conf_disk_mode m);
 const char *conf_fw_name(enum conf_fw f);
+/* The passthrough policy for section @s (NULL: an OS without one):
+ * CONF_PT_AUTO or CONF_PT_OFF. */
+enum conf_pt conf_passthrough(const struct conf *c, const struct conf_os *s);
 
 #endif

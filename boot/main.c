@@ -4,6 +4,8 @@
  *   polyboot info      facts about this machine (KVM, nested paging, IOMMU, EFI)
  *   polyboot version   the firmware version
  *   polyboot scan      discovery: every disk, partition and installed OS
+ *   polyboot devices   PCI devices for passthrough: IOMMU groups, drivers,
+ *                      reset methods, the disks and OSes behind each
  *   polyboot check-config FILE   validates a polyboot.conf offline
  *
  * Started without arguments it is the boot manager (manager.h); its exit
@@ -20,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "devs.h"
 #include "disc/report.h"
 #include "disc/scan.h"
 #include "inv.h"
@@ -55,15 +58,53 @@ static int cmd_menu(int argc, char **argv)
 	return manager_main(argc, argv);
 }
 
+/* A saved `polyboot scan --json` into @inv; 0, or 1 with a message. */
+static int read_inventory(const char *path, struct inv *inv)
+{
+	char *json = NULL, why[300];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (16 << 20) || !(json = malloc((size_t)st.st_size + 1)) ||
+	    pread_full(fd, json, (size_t)st.st_size, 0) < 0) {
+		fprintf(stderr, "polyboot: cannot read %s\n", path);
+		free(json);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	close(fd);
+	json[st.st_size] = 0;
+	r = inv_from_json(inv, json, (size_t)st.st_size, why, sizeof(why));
+	free(json);
+	if (r < 0) {
+		fprintf(stderr, "polyboot: %s: %s\n", path, why);
+		return 1;
+	}
+	return 0;
+}
+
+/* The facts the device check needs about the menu's consoles. */
+static void host_devices(struct plan_host *h, const struct conf *c, const struct devs_list *l, const char *root)
+{
+	char fb[300];
+
+	snprintf(fb, sizeof(fb), "%s/sys/class/graphics/fb0", strcmp(root, "/") ? root : "");
+	h->devs = l;
+	h->serial_console = c->console_serial && l->serial;
+	h->menu_on_display = c->console_fb && access(fb, F_OK) == 0;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	static struct conf c;
 	static struct inv inv;
 	static struct plan p;
-	const char *file = NULL, *invpath = NULL;
+	static struct devs_list devs;
+	const char *file = NULL, *invpath = NULL, *sysfs = "/";
 	struct plan_host h = { 0 };
 	bool host_given = false;
-	int sel[PLAN_MAX_VMS], r;
+	int sel[PLAN_MAX_VMS];
 	unsigned nsel;
 
 	for (int i = 1; i < argc; i++) {
@@ -71,6 +112,8 @@ static int cmd_check_config(int argc, char **argv)
 
 		if (strcmp(argv[i], "--inventory") == 0 && i + 1 < argc) {
 			invpath = argv[++i];
+		} else if (strcmp(argv[i], "--sysfs") == 0 && i + 1 < argc) {
+			sysfs = argv[++i];
 		} else if (strcmp(argv[i], "--cpus") == 0 && i + 1 < argc && parse_u64(argv[i + 1], 4096, &v) == 0) {
 			h.cpus = (unsigned)v;
 			host_given = true;
@@ -83,41 +126,26 @@ static int cmd_check_config(int argc, char **argv)
 			file = argv[i];
 		} else {
 			fprintf(stderr,
-				"usage: polyboot check-config FILE [--inventory SCAN.json] [--cpus N] [--memory SIZE]\n"
+				"usage: polyboot check-config FILE [--inventory SCAN.json] [--cpus N] [--memory SIZE] [--sysfs DIR]\n"
 				"  Validates a polyboot.conf offline. With --inventory (a saved `polyboot scan\n"
 				"  --json`) the default set is also planned against this machine (or the\n"
-				"  --cpus/--memory given): overcommit, disk and device conflicts.\n");
+				"  --cpus/--memory given): overcommit, disk and device conflicts, and the\n"
+				"  `device =` lines and the passthrough policy against this machine's PCI\n"
+				"  devices (or the sysfs tree under --sysfs DIR).\n");
 			return 2;
 		}
 	}
 	if (!file) {
-		fprintf(stderr, "usage: polyboot check-config FILE [--inventory SCAN.json] [--cpus N] [--memory SIZE]\n");
+		fprintf(stderr, "usage: polyboot check-config FILE [--inventory SCAN.json] [--cpus N] [--memory SIZE] [--sysfs DIR]\n");
 		return 2;
 	}
 	conf_load(&c, file);
 	if (invpath) {
-		char *json = NULL, why[300];
-		size_t len = 0;
-		int fd = open(invpath, O_RDONLY | O_CLOEXEC);
-		struct stat st;
-
-		if (fd < 0 || fstat(fd, &st) < 0 || st.st_size > (16 << 20) ||
-		    !(json = malloc((size_t)st.st_size + 1)) ||
-		    pread_full(fd, json, (size_t)st.st_size, 0) < 0) {
-			fprintf(stderr, "polyboot: cannot read %s\n", invpath);
-			free(json);
-			if (fd >= 0)
-				close(fd);
+		if (read_inventory(invpath, &inv))
 			return 1;
-		}
-		close(fd);
-		len = (size_t)st.st_size;
-		json[len] = 0;
-		r = inv_from_json(&inv, json, len, why, sizeof(why));
-		free(json);
-		if (r < 0) {
-			fprintf(stderr, "polyboot: %s: %s\n", invpath, why);
-			return 1;
+		if (devs_scan(sysfs, &devs) == 0) {
+			devs_match_inv(&devs, &inv);
+			host_devices(&h, &c, &devs, sysfs);
 		}
 		if (!host_given || !h.cpus || !h.memory) {
 			struct plan_host live;
@@ -148,12 +176,23 @@ static int cmd_check_config(int argc, char **argv)
 		printf(" (%u OS%s in the default set)", p.nvm, p.nvm == 1 ? "" : "es");
 	printf("\n");
 	for (unsigned i = 0; invpath && i < p.nvm; i++) {
-		printf("  %s: %u CPUs%s%s, %llu MiB\n", p.vm[i].name, p.vm[i].cpus, p.vm[i].cpuset[0] ? " on " : "",
-		       p.vm[i].cpuset, (unsigned long long)(p.vm[i].memory >> 20));
-		for (unsigned d = 0; d < p.vm[i].ndisks; d++)
-			printf("    disk %u: %s\n", d, p.vm[i].disks[d].desc);
+		const struct plan_vm *vm = &p.vm[i];
+
+		printf("  %s: %u CPUs%s%s, %llu MiB\n", vm->name, vm->cpus, vm->cpuset[0] ? " on " : "", vm->cpuset,
+		       (unsigned long long)(vm->memory >> 20));
+		for (unsigned d = 0; d < vm->ndisks; d++)
+			printf("    disk %u: %s\n", d, vm->disks[d].desc);
+		for (unsigned d = 0; d < vm->ndevices; d++) {
+			const struct devs_dev *dv = devs_find(&devs, vm->devices[d]);
+
+			printf("    device %s: %s, %s\n", vm->devices[d], dv ? devs_class_name(dv->class) : "?",
+			       vm->device_auto[d] ? "passthrough auto" : "device line");
+		}
+		for (unsigned k = 0; k < vm->nnotes; k++)
+			printf("    note: %s\n", vm->notes[k]);
 	}
 	inv_free(&inv);
+	devs_free(&devs);
 	return 0;
 }
 
@@ -239,6 +278,90 @@ static int cmd_scan(int argc, char **argv)
 	return 0;
 }
 
+static void devices_usage(void)
+{
+	fprintf(stderr,
+		"usage: polyboot devices [--json] [--root DIR] [--inventory SCAN.json] [--no-scan]\n"
+		"  The PCI devices as the passthrough planner sees them: ids, class, driver,\n"
+		"  IOMMU group (and its other members), reset methods, the boot display,\n"
+		"  keyboards, and the disks behind each with the OSes discovery found on them.\n"
+		"  --json              as JSON (schema in README.md)\n"
+		"  --root DIR          read sys/ and proc/ under DIR (a saved or fake tree)\n"
+		"  --inventory FILE    a saved `polyboot scan --json` (else discovery runs,\n"
+		"                      unless --root or --no-scan is given)\n");
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+	static struct inv inv;
+	static struct devs_list l;
+	const char *root = "", *invpath = NULL;
+	bool json = false, scan = true, have_inv = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
+			root = argv[++i];
+			scan = false;
+		} else if (!strcmp(argv[i], "--inventory") && i + 1 < argc) {
+			invpath = argv[++i];
+		} else if (!strcmp(argv[i], "--no-scan")) {
+			scan = false;
+		} else {
+			devices_usage();
+			return !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") ? 0 : 2;
+		}
+	}
+	if (invpath) {
+		if (read_inventory(invpath, &inv))
+			return 1;
+		have_inv = true;
+	} else if (scan) {
+		/* discovery as `polyboot scan` runs it; its warnings are not
+		 * what this command is about */
+		enum log_level lv = log_get_level();
+		struct scan_opts o = { 0 };
+		struct scan *s = scan_new(&o);
+		char *out = NULL, why[300];
+
+		log_set_level(LOG_ERR);
+		if (s && scan_add_sysfs(s, "") >= 0 && scan_run(s) >= 0)
+			out = report_json(s);
+		log_set_level(lv);
+		if (out && inv_from_json(&inv, out, strlen(out), why, sizeof(why)) == 0)
+			have_inv = true;
+		else
+			log_warn("discovery did not run (%s): disks are shown without their OSes",
+				 out ? why : "no disks or no access");
+		free(out);
+		scan_free(s);
+	}
+	if (devs_scan(root, &l) < 0) {
+		log_err("devices: out of memory");
+		return 1;
+	}
+	if (have_inv)
+		devs_match_inv(&l, &inv);
+	if (json) {
+		char *out = devs_json(&l, have_inv ? &inv : NULL);
+
+		if (!out) {
+			log_err("devices: out of memory");
+			devs_free(&l);
+			return 1;
+		}
+		printf("%s\n", out);
+		free(out);
+	} else {
+		devs_print(&l, have_inv ? &inv : NULL, stdout);
+	}
+	devs_free(&l);
+	if (have_inv)
+		inv_free(&inv);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -247,6 +370,7 @@ static const struct {
 	{ "info", cmd_info, "print facts about this machine" },
 	{ "version", cmd_version, "print the firmware version" },
 	{ "scan", cmd_scan, "find installed OSes on every disk (--json, --disk PATH)" },
+	{ "devices", cmd_devices, "PCI devices for passthrough: IOMMU groups, drivers, disks (--json)" },
 	{ "check-config", cmd_check_config, "validate a polyboot.conf (--inventory SCAN.json plans it)" },
 	{ "menu", cmd_menu, "the boot manager (default; --help for its options)" },
 };
@@ -255,7 +379,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: polyboot [command]\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(stderr, "  %-10s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(stderr, "  %-12s %s\n", cmds[i].name, cmds[i].help);
 }
 
 int main(int argc, char **argv)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "devs.h"
 #include "disc/mnt.h"
 #include "disc/report.h"
 #include "disc/scan.h"
@@ -46,12 +47,19 @@ struct vmslot {
 	uint64_t start_at_ms;		/* pending start (order/delay), 0 none */
 	bool pending;
 	char cgroup[160];
+	/* its devices on vfio-pci (pv.devices[0..nbound)), with the driver
+	 * each had */
+	unsigned nbound;
+	struct devs_saved saved[CONF_MAX_DEVICES];
+	/* while it holds the ESP's disk: its VARS file in RAM and where it
+	 * goes back */
+	char vars_ram[400], vars_esp[400];
 };
 
 struct mgr {
 	/* options */
 	const char *config_path, *inventory_path, *esp_opt, *polyvmm, *fwdir, *rundir;
-	const char *cgroot, *inputdir;
+	const char *cgroot, *inputdir, *sysfs;
 	bool stdio_console;
 	/* state */
 	struct conf conf;
@@ -62,6 +70,9 @@ struct mgr {
 	int con[MAX_CONS];
 	struct termios con_saved[MAX_CONS];
 	unsigned ncon;
+	int con_fb;			/* index in con[] of the framebuffer console, -1 */
+	bool display_given;		/* the boot display went to a VM: menu on serial only */
+	struct devs_list devs;		/* the PCI devices, read once at start */
 	int focus;			/* -2 none (headless), -1 menu, else a VM slot */
 	bool menu_shown;
 	struct vmslot vm[PLAN_MAX_VMS];
@@ -71,6 +82,8 @@ struct mgr {
 	char esp[256];			/* the ESP's mount point, "" none */
 	char esp_part[48];		/* its partition id */
 	bool esp_mounted;
+	int esp_lent;			/* the VM slot its disk went to (logs in RAM), -1 */
+	char esp_dir[256];		/* where it is mounted again afterwards */
 	struct rlog log;
 	bool started_any;
 	char failed[48];		/* a VM of this round that failed, "" none */
@@ -163,8 +176,12 @@ static void con_open(struct mgr *m)
 	if (m->conf.console_fb && access("/sys/class/graphics/fb0", F_OK) == 0) {
 		int fd = open("/dev/tty1", O_RDWR | O_NOCTTY | O_CLOEXEC);
 
-		if (fd >= 0)
+		if (fd >= 0) {
+			m->con_fb = (int)m->ncon;
 			con_add(m, fd);
+			if (m->con_fb == (int)m->ncon)	/* not added */
+				m->con_fb = -1;
+		}
 	}
 	if (m->ncon == 0)	/* whatever init gave us */
 		con_add(m, dup(STDIN_FILENO));
@@ -602,7 +619,8 @@ static int vars_prepare(struct mgr *m, struct vmslot *v, char *path, size_t len)
 		log_err("%s: cannot create its VARS file %s: %s", v->pv.name, path, strerror(-r));
 		return r;
 	}
-	if (v->pv.loader[0] && v->pv.boot_disk >= 0 && o->esp_disk >= 0) {
+	/* an ESP on a passed-through device is read here, before it is bound */
+	if (v->pv.loader[0] && (v->pv.boot_disk >= 0 || v->pv.boot_on_device) && o->esp_disk >= 0) {
 		const char *argv[] = { m->polyvmm, "vars", "boot-add", tmp, "--disk",
 				       m->inv->disks[o->esp_disk].dev, "--part", partnum, "--loader",
 				       v->pv.loader, "--label", o->label[0] ? o->label : o->id, NULL };
@@ -664,10 +682,240 @@ static void cgroup_prepare(struct mgr *m, struct vmslot *v)
 	snprintf(v->cgroup, sizeof(v->cgroup), "%s", path);
 }
 
+/* --- devices ------------------------------------------------------------------ */
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Does @d hold the disk of the ESP polyboot mounted? */
+static bool holds_esp(const struct mgr *m, const struct devs_dev *d)
+{
+	int disk = -1;
+	const char *b;
+
+	if (!m->esp_part[0] || inv_find_part(m->inv, m->esp_part, &disk) < 0 || disk < 0)
+		return false;
+	b = strrchr(m->inv->disks[disk].dev, '/');
+	for (unsigned i = 0; b && i < d->nblock; i++)
+		if (!strcmp(d->block[i].name, b + 1))
+			return true;
+	return false;
+}
+
+/* The boot display goes to a VM: the menu leaves the framebuffer console
+ * (serial only from now on) and the firmware framebuffer is let go. */
+static void display_give(struct mgr *m, const struct vmslot *v, const char *bdf)
+{
+	char why[300];
+	int r;
+
+	if (m->display_given)
+		return;
+	m->display_given = true;
+	if (m->con_fb >= 0) {
+		unsigned k = (unsigned)m->con_fb;
+
+		tcsetattr(m->con[k], TCSANOW, &m->con_saved[k]);
+		close(m->con[k]);
+		for (unsigned i = k; i + 1 < m->ncon; i++) {
+			m->con[i] = m->con[i + 1];
+			m->con_saved[i] = m->con_saved[i + 1];
+		}
+		m->ncon--;
+		m->con_fb = -1;
+		log_warn("%s gets %s, the boot display: the menu moves to the serial console", v->pv.name, bdf);
+	}
+	r = devs_release_display(m->sysfs, why, sizeof(why));
+	if (r < 0)
+		log_warn("the boot display was not let go entirely: %s", why);
+	else
+		log_info("boot display: %d console and framebuffer binding%s released", r, r == 1 ? "" : "s");
+}
+
+/* The VM @v gets the disk of polyboot's ESP: its VARS file moves to RAM
+ * (@vars is changed to it), so does the log, and the ESP is unmounted
+ * until the VM stops (esp_return()). */
+static int esp_lend(struct mgr *m, struct vmslot *v, char *vars, size_t len)
+{
+	char logp[400];
+	int r;
+
+	if (!m->esp_mounted)	/* --esp DIR: not ours to unmount */
+		return 0;
+	for (unsigned i = 0; i < PLAN_MAX_VMS; i++) {
+		struct vmslot *o = &m->vm[i];
+
+		if (o == v || !o->used)
+			continue;
+		if (o->sup.pid > 0) {
+			log_err("%s: its device holds the disk of the ESP polyboot runs from, which %s uses (its VARS file) while it runs: start %s alone",
+				v->pv.name, o->pv.name, v->pv.name);
+			snprintf(v->sup.reason, sizeof(v->sup.reason), "the ESP's disk is in use by %.40s", o->pv.name);
+			return -EBUSY;
+		}
+		rlog_close(&o->sup.console_log);	/* a stopped VM's log holds the ESP too */
+	}
+	if (v->pv.firmware != CONF_FW_SEABIOS) {
+		snprintf(v->vars_ram, sizeof(v->vars_ram), "%s/%s", m->rundir, v->pv.vars_name);
+		if ((r = copy_file(vars, v->vars_ram)) < 0) {
+			log_err("%s: cannot copy its VARS file to %s: %s", v->pv.name, v->vars_ram, strerror(-r));
+			snprintf(v->sup.reason, sizeof(v->sup.reason), "no VARS file in RAM (see the log)");
+			v->vars_ram[0] = 0;
+			return r;
+		}
+		snprintf(v->vars_esp, sizeof(v->vars_esp), "%s", vars);
+		snprintf(vars, len, "%s", v->vars_ram);
+	}
+	snprintf(logp, sizeof(logp), "%s/polyboot.log", m->rundir);
+	log_warn("%s gets the disk of the ESP polyboot runs from: the ESP is unmounted and the logs are kept in RAM (%s) until it stops",
+		 v->pv.name, logp);
+	rlog_close(&m->log);
+	sync();
+	if (umount(m->esp) < 0) {
+		r = -errno;
+		snprintf(logp, sizeof(logp), "%.300s/EFI/polyboot/logs/polyboot.log", m->esp);
+		rlog_open(&m->log, logp, LOG_MAX);
+		log_err("%s: cannot unmount the ESP %s: %s", v->pv.name, m->esp, strerror(-r));
+		snprintf(v->sup.reason, sizeof(v->sup.reason), "the ESP is busy (see the log)");
+		return r;
+	}
+	if (rlog_open(&m->log, logp, LOG_MAX) == 0)
+		rlog_write(&m->log, "--- the ESP is lent to a VM: logs in RAM\n", 41);
+	snprintf(m->esp_dir, sizeof(m->esp_dir), "%s", m->esp);
+	m->esp[0] = 0;
+	m->esp_mounted = false;
+	m->esp_lent = (int)(v - m->vm);
+	return 0;
+}
+
+/* The VM that had the ESP's disk stopped and its device is back with its
+ * driver: mount the ESP again, put the VARS file and the RAM log back. */
+static void esp_return(struct mgr *m, struct vmslot *v)
+{
+	char ram[400], buf[4096];
+	const char *dev;
+	int disk = -1, part, fd;
+	ssize_t n;
+
+	m->esp_lent = -1;
+	part = inv_find_part(m->inv, m->esp_part, &disk);
+	if (part < 0 || disk < 0)
+		return;
+	dev = m->inv->disks[disk].parts[part].dev;
+	/* the driver probes it again, maybe asynchronously */
+	for (unsigned t = 0; access(dev, F_OK) < 0 && t < 5000; t += 100)
+		sleep_ms(100);
+	if (mount(dev, m->esp_dir, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME, "utf8,errors=remount-ro") < 0) {
+		log_warn("the ESP (%s) could not be mounted again: %s; the logs stay in RAM%s%s until power-off", dev,
+			 strerror(errno), v->vars_ram[0] ? ", and so does the VARS file " : "", v->vars_ram);
+		return;
+	}
+	snprintf(m->esp, sizeof(m->esp), "%s", m->esp_dir);
+	m->esp_mounted = true;
+	if (v->vars_ram[0]) {
+		char tmp[420];
+		int r;
+
+		snprintf(tmp, sizeof(tmp), "%s.new", v->vars_esp);
+		if ((r = copy_file(v->vars_ram, tmp)) < 0 || rename(tmp, v->vars_esp) < 0) {
+			log_warn("%s: its VARS file could not go back to %s (%s); it stays in %s until power-off", v->pv.name,
+				 v->vars_esp, strerror(r < 0 ? -r : errno), v->vars_ram);
+			unlink(tmp);
+		} else {
+			unlink(v->vars_ram);
+			v->vars_ram[0] = 0;
+		}
+	}
+	/* the log: back on the ESP, with what was kept in RAM */
+	snprintf(ram, sizeof(ram), "%s/polyboot.log", m->rundir);
+	rlog_close(&m->log);
+	snprintf(buf, sizeof(buf), "%s/EFI/polyboot/logs/polyboot.log", m->esp);
+	if (rlog_open(&m->log, buf, LOG_MAX) == 0 && (fd = open(ram, O_RDONLY | O_CLOEXEC)) >= 0) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			rlog_write(&m->log, buf, (size_t)n);
+		close(fd);
+		unlink(ram);
+	}
+	{
+		int dfd = open(m->esp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			syncfs(dfd);
+			close(dfd);
+		}
+	}
+	log_info("the ESP %s is mounted again: logs and VARS files on it", m->esp);
+}
+
+/* Gives @v's devices back to their drivers (after the VM stopped, or
+ * when its start failed). */
+static void devices_give_back(struct mgr *m, struct vmslot *v)
+{
+	bool had_esp = m->esp_lent == (int)(v - m->vm);
+
+	while (v->nbound) {
+		unsigned i = --v->nbound;
+		const char *bdf = v->pv.devices[i];
+		const struct devs_saved *sv = &v->saved[i];
+		char why[400];
+
+		if (devs_restore(m->sysfs, bdf, sv, why, sizeof(why)) < 0)
+			log_err("%s: %s not given back to %s: %s", v->pv.name, bdf,
+				sv->driver[0] ? sv->driver : "no driver", why);
+		else if (!sv->was_vfio)
+			log_info("%s back to %s", bdf, sv->driver[0] ? sv->driver : "no driver");
+	}
+	if (had_esp)
+		esp_return(m, v);
+}
+
+/* Before @v starts: every device to vfio-pci (the boot display and the
+ * ESP's disk first let go). 0, or -errno with the reason in @v. */
+static int devices_take(struct mgr *m, struct vmslot *v, char *vars, size_t len)
+{
+	bool esp = false;
+	int r;
+
+	for (unsigned i = 0; i < v->pv.ndevices; i++) {
+		const struct devs_dev *d = devs_find(&m->devs, v->pv.devices[i]);
+
+		esp |= d && holds_esp(m, d);
+	}
+	if (esp && (r = esp_lend(m, v, vars, len)) < 0)
+		return r;
+	for (unsigned i = 0; i < v->pv.ndevices; i++) {
+		const char *bdf = v->pv.devices[i];
+		const struct devs_dev *d = devs_find(&m->devs, bdf);
+		struct devs_saved *sv = &v->saved[i];
+		char why[400];
+
+		if (d && d->boot_vga)
+			display_give(m, v, bdf);
+		r = devs_bind_vfio(m->sysfs, bdf, sv, why, sizeof(why));
+		if (r < 0) {
+			log_err("%s: cannot give %s to the VM: %s", v->pv.name, bdf, why);
+			snprintf(v->sup.reason, sizeof(v->sup.reason), "cannot bind %s (see the log)", bdf);
+			devices_give_back(m, v);
+			return r;
+		}
+		v->nbound = i + 1;
+		log_info("%s: %s (%s) on vfio-pci%s%s%s", v->pv.name, bdf, d ? devs_class_name(d->class) : "?",
+			 sv->was_vfio ? " already" : ", was ", sv->was_vfio ? "" : sv->driver[0] ? sv->driver : "unbound",
+			 v->pv.device_auto[i] ? " (passthrough auto)" : "");
+	}
+	return 0;
+}
+
 static void vm_launch(struct mgr *m, struct vmslot *v)
 {
 	const char *argv[SUP_MAX_ARGS];
 	char code[300], vars[400], cpus[16], mem[32], ctl[300], logp[400], memw[32];
+	char devarg[CONF_MAX_DEVICES][32];
 	unsigned n = 0;
 	int r;
 
@@ -695,6 +943,12 @@ static void vm_launch(struct mgr *m, struct vmslot *v)
 		return;
 	}
 	memcpy(v->sup.ctl_path, ctl, sizeof(v->sup.ctl_path));
+	/* the devices, bound last: nothing above can fail after them */
+	if (v->pv.ndevices && devices_take(m, v, vars, sizeof(vars)) < 0) {
+		v->sup.state = SUP_FAILED;
+		snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
+		return;
+	}
 	argv[n++] = m->polyvmm;
 	argv[n++] = "--name";
 	argv[n++] = v->pv.name;
@@ -721,6 +975,11 @@ static void vm_launch(struct mgr *m, struct vmslot *v)
 		argv[n++] = "--disk";
 		argv[n++] = v->pv.disks[i].spec;
 	}
+	for (unsigned i = 0; i < v->pv.ndevices && n + 3 < SUP_MAX_ARGS; i++) {
+		snprintf(devarg[i], sizeof(devarg[i]), "vfio=%.16s", v->pv.devices[i]);
+		argv[n++] = "--device";
+		argv[n++] = devarg[i];
+	}
 	argv[n] = NULL;
 	if (m->esp[0]) {
 		snprintf(logp, sizeof(logp), "%s/EFI/polyboot/logs/%s.console.log", m->esp, v->pv.name);
@@ -734,13 +993,14 @@ static void vm_launch(struct mgr *m, struct vmslot *v)
 		v->sup.state = SUP_FAILED;
 		snprintf(m->failed, sizeof(m->failed), "%s", v->pv.name);
 		log_err("%s: %s", v->pv.name, v->sup.reason);
+		devices_give_back(m, v);
 		return;
 	}
 	fmt_mem(memw, sizeof(memw), v->pv.memory);
-	log_info("started %s (%s): %u CPU%s%s%s, %s, %u disk%s, pid %d", v->pv.name,
+	log_info("started %s (%s): %u CPU%s%s%s, %s, %u disk%s, %u device%s, pid %d", v->pv.name,
 		 m->inv->oses[v->pv.os].label, v->pv.cpus, v->pv.cpus == 1 ? "" : "s",
 		 v->pv.cpuset[0] ? " on cpuset " : "", v->pv.cpuset, memw, v->pv.ndisks,
-		 v->pv.ndisks == 1 ? "" : "s", (int)v->sup.pid);
+		 v->pv.ndisks == 1 ? "" : "s", v->pv.ndevices, v->pv.ndevices == 1 ? "" : "s", (int)v->sup.pid);
 	for (unsigned i = 0; i < v->pv.ndisks; i++)
 		log_info("%s: disk %u: %s", v->pv.name, i, v->pv.disks[i].desc);
 	for (unsigned i = 0; i < v->pv.nnotes; i++)
@@ -1281,6 +1541,7 @@ static void on_signal(struct mgr *m)
 					}
 					log_info("%s stopped: %s after %.1f s", v->pv.name, v->sup.reason,
 						 (double)(t - v->sup.t_start_ms) / 1000);
+					devices_give_back(m, v);
 					if (v->cgroup[0])
 						rmdir(v->cgroup);
 					if (m->focus == (int)i)
@@ -1451,6 +1712,8 @@ static void usage(FILE *f)
 "  --run-dir DIR      sockets and mounts (default /run/polyboot)\n"
 "  --cgroup-root DIR  cgroup v2 root for the VMs' cpusets (default /sys/fs/cgroup)\n"
 "  --input-dir DIR    where power-button input devices are (default /dev/input)\n"
+"  --sysfs ROOT       read and write sys/ (PCI devices, vfio-pci binding) and\n"
+"                     dev/vfio under ROOT (default: this machine)\n"
 "exit status: 0 power off, 1 error, 2 usage, 3 recovery shell, 4 reboot\n");
 }
 
@@ -1466,6 +1729,7 @@ static int parse_args(struct mgr *m, int argc, char **argv)
 		{ "run-dir", required_argument, 0, 'r' },
 		{ "cgroup-root", required_argument, 0, 'g' },
 		{ "input-dir", required_argument, 0, 'I' },
+		{ "sysfs", required_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -1489,6 +1753,7 @@ static int parse_args(struct mgr *m, int argc, char **argv)
 		case 'r': m->rundir = optarg; break;
 		case 'g': m->cgroot = optarg; break;
 		case 'I': m->inputdir = optarg; break;
+		case 'S': m->sysfs = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return MGR_EXIT_USAGE;
 		}
@@ -1498,6 +1763,33 @@ static int parse_args(struct mgr *m, int argc, char **argv)
 		return MGR_EXIT_USAGE;
 	}
 	return -1;
+}
+
+/* The PCI devices, once, before anything is bound (a controller on
+ * vfio-pci hides its disks), and what the device check needs to know
+ * about the menu's consoles. */
+static void devices_scan(struct mgr *m)
+{
+	char fb[300];
+	int r = devs_scan(m->sysfs, &m->devs);
+
+	if (r < 0) {
+		log_warn("PCI devices: %s; no device passthrough", strerror(-r));
+		return;
+	}
+	devs_match_inv(&m->devs, m->inv);
+	snprintf(fb, sizeof(fb), "%s/sys/class/graphics/fb0", m->sysfs);
+	m->host.devs = &m->devs;
+	m->host.serial_console = m->stdio_console || (m->conf.console_serial && m->devs.serial);
+	m->host.menu_on_display = !m->stdio_console && m->conf.console_fb && access(fb, F_OK) == 0;
+	if (m->devs.iommu)
+		log_info("%u PCI devices; IOMMU on (%u groups)%s", m->devs.ndev, m->devs.iommu_groups,
+			 m->devs.vfio_pci ? "" : ", but no vfio-pci driver");
+	else
+		log_info("%u PCI devices; IOMMU %s: no device passthrough (VT-d or AMD-Vi in the firmware setup)",
+			 m->devs.ndev, m->devs.iommu_units ? "not working" : "off");
+	if (m->devs.cmdline[0])
+		log_info("kernel command line: %s", m->devs.cmdline);
 }
 
 static void read_version(char *buf, size_t len)
@@ -1531,6 +1823,9 @@ int manager_main(int argc, char **argv)
 	m->rundir = "/run/polyboot";
 	m->cgroot = "/sys/fs/cgroup";
 	m->inputdir = "/dev/input";
+	m->sysfs = "";
+	m->con_fb = -1;
+	m->esp_lent = -1;
 	m->log.fd = -1;
 	m->focus = -2;
 	m->exit_code = -1;
@@ -1585,6 +1880,7 @@ int manager_main(int argc, char **argv)
 		m->host.memory = 1ull << 30;
 	}
 	memcpy(m->host.firmware_part, m->esp_part, sizeof(m->host.firmware_part));
+	devices_scan(m);
 	nsel = plan_default_set(&m->conf, m->inv, sel, TUI_MAX_ROWS);
 	if (nsel) {	/* the planner's objections to the default set, shown at once */
 		static struct plan probe;
@@ -1621,8 +1917,11 @@ int manager_main(int argc, char **argv)
 	log_set_sink(NULL, NULL);
 	rlog_close(&m->log);
 	for (unsigned i = 0; i < PLAN_MAX_VMS; i++)
-		if (m->vm[i].used)
+		if (m->vm[i].used) {
+			devices_give_back(m, &m->vm[i]);	/* none left bound, normally */
 			sup_release(&m->vm[i].sup);
+		}
+	devs_free(&m->devs);
 	if (m->esp_mounted && umount(m->esp) < 0)
 		log_warn("umount %s: %s", m->esp, strerror(errno));
 	sync();

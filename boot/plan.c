@@ -25,6 +25,16 @@
  *    NTFS volume. Otherwise a synthetic disk (synth=, GPT disks only) of
  *    its rw and cow partitions, and another, read-only, of its ro ones;
  *    the guest sees the partitions under their own numbers.
+ *
+ * The devices, planned between what each VM wants and the rules above
+ * (plan_devices()): the `device =` lines of every VM are checked together
+ * by devs_check() (refusals are errors at the line, warnings notes); then
+ * the passthrough policy offers each OS the disk controllers it is alone
+ * on and keeps those the check passes without a warning. A VM's wants on
+ * the disks behind a device it gets are dropped (the disks go with the
+ * device; its ESP there sets boot_on_device), and another VM wanting one
+ * of them is an error at the device line. Without the machine's devices
+ * (plan_host.devs NULL) device lines are only checked against each other.
  */
 #include "plan.h"
 
@@ -826,6 +836,286 @@ static void build_disks(struct conf *c, const struct inv *inv, struct work *ws, 
 	}
 }
 
+/* --- devices ------------------------------------------------------------------------- */
+
+#define MAX_REQS	(PLAN_MAX_VMS * CONF_MAX_DEVICES + DEVS_MAX)
+
+/* Without the machine's devices: only that no device goes to two VMs. */
+static void devices_unknown(struct conf *c, struct work *ws, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct plan_vm *vm = ws[i].vm;
+
+		for (unsigned j = 0; ws[i].s && j < ws[i].s->ndevices && j < CONF_MAX_DEVICES; j++) {
+			const struct conf_device *dv = &ws[i].s->device[j];
+			bool dup = false;
+
+			for (unsigned k = 0; k < vm->ndevices; k++)
+				dup |= !strcmp(vm->devices[k], dv->bdf);
+			if (dup)	/* conf_parse() said so */
+				continue;
+			for (unsigned u = 0; u < i; u++)
+				for (unsigned k = 0; ws[u].s && k < ws[u].s->ndevices && k < CONF_MAX_DEVICES; k++) {
+					const struct conf_device *o = &ws[u].s->device[k];
+
+					if (strcmp(o->bdf, dv->bdf))
+						continue;
+					conf_error(c, o->line, "device", "%s is given to both '%s' and '%s'", dv->bdf,
+						   ws[u].vm->name, vm->name);
+					conf_error(c, dv->line, "device", "%s is given to both '%s' and '%s'", dv->bdf,
+						   ws[u].vm->name, vm->name);
+				}
+			snprintf(vm->devices[vm->ndevices++], sizeof(vm->devices[0]), "%s", dv->bdf);
+		}
+	}
+}
+
+/* The inventory disk that is block device @name ("/dev/@name"), -1. */
+static int block_disk(const struct inv *inv, const char *name)
+{
+	for (unsigned i = 0; i < inv->ndisks; i++) {
+		const char *dev = inv->disks[i].dev, *b = strrchr(dev, '/');
+
+		if (!strncmp(dev, "/dev/", 5) && b && !strcmp(b + 1, name))
+			return (int)i;
+	}
+	return -1;
+}
+
+static bool disk_behind(const struct inv *inv, const struct devs_dev *d, int k)
+{
+	for (unsigned i = 0; i < d->nblock; i++)
+		if (block_disk(inv, d->block[i].name) == k)
+			return true;
+	return false;
+}
+
+/* The block device of the disk with polyboot's ESP ("nvme0n1"), "" none. */
+static void esp_block(const struct inv *inv, const struct plan_host *h, char *buf, size_t len)
+{
+	buf[0] = 0;
+	for (unsigned i = 0; i < inv->ndisks; i++) {
+		const char *dev = inv->disks[i].dev, *b = strrchr(dev, '/');
+
+		if (fw_disk(h, &inv->disks[i]) && !strncmp(dev, "/dev/", 5) && b) {
+			snprintf(buf, len, "%s", b + 1);
+			return;
+		}
+	}
+}
+
+static bool vm_add_device(struct plan_vm *vm, const char *bdf, unsigned flags, bool auto_)
+{
+	if (vm->ndevices == CONF_MAX_DEVICES)
+		return false;
+	snprintf(vm->devices[vm->ndevices], sizeof(vm->devices[0]), "%s", bdf);
+	vm->device_flags[vm->ndevices] = flags;
+	vm->device_auto[vm->ndevices++] = auto_;
+	return true;
+}
+
+/* "nvme0n1, nvme1n1" */
+static const char *blocks_words(const struct devs_dev *d, char *buf, size_t len)
+{
+	buf[0] = 0;
+	for (unsigned i = 0; i < d->nblock; i++)
+		cat(buf, len, "%s%s", i ? ", " : "", d->block[i].name);
+	return buf;
+}
+
+/* The disks behind @d go with it to @w: dropped from @w's emulated
+ * disks; another VM wanting one is an error at @line (the device line). */
+static void take_disks(struct conf *c, const struct inv *inv, struct work *ws, unsigned n, struct work *w,
+		       const struct devs_dev *d, unsigned line)
+{
+	unsigned k = 0;
+	char dn[120];
+
+	for (unsigned i = 0; i < w->nw; i++) {
+		const struct want *x = &w->w[i];
+
+		if (!disk_behind(inv, d, x->disk)) {
+			w->w[k++] = *x;
+			continue;
+		}
+		if (w->os->esp_disk == x->disk && w->os->esp_part >= 0) {
+			w->vm->boot_on_device = true;
+			w->vm->boot_part = inv->disks[x->disk].parts[w->os->esp_part].num;
+		}
+	}
+	w->nw = k;
+	for (unsigned u = 0; u < n; u++) {
+		if (&ws[u] == w)
+			continue;
+		for (unsigned i = 0; i < ws[u].nw; i++) {
+			if (!disk_behind(inv, d, ws[u].w[i].disk))
+				continue;
+			disk_name(inv, ws[u].w[i].disk, dn, sizeof(dn));
+			conf_error(c, line ? line : sec_line(w), line ? "device" : "",
+				   "%s (%s) goes to '%s' with its disks, but '%s' uses %s behind it too; start them separately or give neither the device",
+				   d->bdf, devs_class_name(d->class), w->vm->name, ws[u].vm->name, dn);
+			ws[u].bad = true;
+			break;
+		}
+	}
+}
+
+/* May the policy give controller @d to @w? (The device check comes after.) */
+static bool policy_candidate(const struct inv *inv, struct work *ws, unsigned n, struct work *w,
+			     const struct devs_dev *d, const struct devs_req *req, unsigned nreq)
+{
+	bool known, wanted = false;
+	int oses[2];
+
+	if (!devs_is_disk_controller(d->class) || !d->nblock)
+		return false;
+	for (unsigned r = 0; r < nreq; r++)
+		if (!strcmp(req[r].bdf, d->bdf))
+			return false;	/* a `device =` line has it */
+	if (devs_oses_behind(d, inv, oses, ARRAY_SIZE(oses), &known) != 1 || !known || oses[0] != w->vm->os)
+		return false;
+	for (unsigned i = 0; i < w->nw; i++) {
+		if (!disk_behind(inv, d, w->w[i].disk))
+			continue;
+		if (w->w[i].line)
+			return false;	/* a `disk =` line names it: emulated as asked */
+		wanted = true;
+	}
+	if (!wanted)
+		return false;
+	for (unsigned i = 0; i < d->nblock; i++) {
+		int k = block_disk(inv, d->block[i].name);
+
+		if (touched_by(ws, n, w, k, -1) || (!is_windows(w->os) && disk_protected(&inv->disks[k])))
+			return false;
+	}
+	return true;
+}
+
+/* The passthrough policy for @w: every candidate controller the device
+ * check passes without a warning, checked with the `device =` lines
+ * (@req[0..@nreq)) for the group rule. */
+static void policy(struct conf *c, const struct inv *inv, struct work *ws, unsigned n, struct work *w,
+		   struct devs_req *req, unsigned nreq, struct devs_decision *dec, const struct devs_ctx *ctx)
+{
+	const struct devs_list *l = w->host->devs;
+	unsigned m = nreq;
+	char bl[120];
+
+	if (w->bad || conf_passthrough(c, w->s) == CONF_PT_OFF || (w->s && w->s->disks == CONF_DISKS_NONE) ||
+	    w->vm->firmware != CONF_FW_OVMF)
+		return;
+	for (unsigned i = 0; i < l->ndev && m < MAX_REQS; i++) {
+		if (!policy_candidate(inv, ws, n, w, &l->dev[i], req, nreq))
+			continue;
+		memset(&req[m], 0, sizeof(req[m]));
+		snprintf(req[m].bdf, sizeof(req[m].bdf), "%s", l->dev[i].bdf);
+		snprintf(req[m].vm, sizeof(req[m].vm), "%s", w->vm->name);
+		req[m++].os = w->vm->os;
+	}
+	/* drop what the check does not pass cleanly, until what is left passes */
+	for (bool dropped = true; dropped && m > nreq;) {
+		unsigned k = nreq;
+
+		dropped = false;
+		devs_check(l, req, m, ctx, dec);
+		for (unsigned r = nreq; r < m; r++) {
+			if (dec[r].verdict == DEVS_OK) {
+				req[k++] = req[r];
+				continue;
+			}
+			note(w->vm, "passthrough auto: emulated disks instead, because %s", dec[r].msg);
+			dropped = true;
+		}
+		m = k;
+	}
+	for (unsigned r = nreq; r < m; r++) {
+		const struct devs_dev *d = devs_find(l, req[r].bdf);
+
+		if (!vm_add_device(w->vm, d->bdf, 0, true)) {
+			note(w->vm, "passthrough auto: %s not given: %u devices already", d->bdf, CONF_MAX_DEVICES);
+			continue;
+		}
+		note(w->vm, "passthrough auto: %s (%s) with %s, instead of emulated disks", d->bdf,
+		     devs_class_name(d->class), blocks_words(d, bl, sizeof(bl)));
+		take_disks(c, inv, ws, n, w, d, 0);
+	}
+}
+
+static void plan_devices(struct conf *c, const struct inv *inv, struct work *ws, unsigned n)
+{
+	const struct plan_host *h = n ? ws[0].host : NULL;
+	const struct devs_list *l = h ? h->devs : NULL;
+	struct devs_ctx ctx = { .inv = inv };
+	struct devs_decision *dec;
+	struct devs_req *req;
+	unsigned *vmof, *lineof, nreq = 0;
+
+	if (!n)
+		return;
+	if (!l) {
+		devices_unknown(c, ws, n);
+		return;
+	}
+	req = calloc(MAX_REQS, sizeof(*req));
+	dec = calloc(MAX_REQS, sizeof(*dec));
+	vmof = calloc(MAX_REQS, sizeof(*vmof));
+	lineof = calloc(MAX_REQS, sizeof(*lineof));
+	if (!req || !dec || !vmof || !lineof) {
+		conf_error(c, 0, "", "out of memory while planning the devices");
+		goto out;
+	}
+	esp_block(inv, h, ctx.esp_disk, sizeof(ctx.esp_disk));
+	ctx.serial_console = h->serial_console;
+	ctx.menu_on_display = h->menu_on_display;
+
+	/* the `device =` lines */
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = 0; ws[i].s && j < ws[i].s->ndevices && j < CONF_MAX_DEVICES; j++) {
+			struct devs_req *r = &req[nreq];
+
+			snprintf(r->bdf, sizeof(r->bdf), "%s", ws[i].s->device[j].bdf);
+			snprintf(r->vm, sizeof(r->vm), "%s", ws[i].vm->name);
+			r->os = ws[i].vm->os;
+			vmof[nreq] = i;
+			lineof[nreq++] = ws[i].s->device[j].line;
+		}
+	devs_check(l, req, nreq, &ctx, dec);
+	for (unsigned r = 0; r < nreq; r++) {
+		struct work *w = &ws[vmof[r]];
+
+		if (dec[r].verdict == DEVS_REFUSED) {
+			conf_error(c, lineof[r], "device", "%s", dec[r].msg);
+			continue;
+		}
+		if ((dec[r].flags & DEVS_F_ESP) && n > 1) {
+			/* the firmware unmounts its ESP for it: the others' VARS files are there */
+			conf_error(c, lineof[r], "device",
+				   "%s holds the disk of the ESP polyboot runs from, where the other VMs keep their VARS files: start '%s' alone",
+				   req[r].bdf, w->vm->name);
+			continue;
+		}
+		vm_add_device(w->vm, req[r].bdf, dec[r].flags, false);
+		if (dec[r].verdict == DEVS_WARN)
+			note(w->vm, "%s", dec[r].msg);
+	}
+	for (unsigned r = 0; r < nreq; r++) {
+		const struct devs_dev *d = devs_find(l, req[r].bdf);
+
+		if (dec[r].verdict != DEVS_REFUSED && !((dec[r].flags & DEVS_F_ESP) && n > 1) && d && d->nblock)
+			take_disks(c, inv, ws, n, &ws[vmof[r]], d, lineof[r]);
+	}
+
+	/* the policy: silent without an IOMMU, as without devices */
+	for (unsigned i = 0; l->iommu && i < n; i++)
+		policy(c, inv, ws, n, &ws[i], req, nreq, dec, &ctx);
+out:
+	free(req);
+	free(dec);
+	free(vmof);
+	free(lineof);
+}
+
 static void plan_disks(struct conf *c, const struct inv *inv, struct work *ws, unsigned n)
 {
 	char pn[120];
@@ -840,6 +1130,8 @@ static void plan_disks(struct conf *c, const struct inv *inv, struct work *ws, u
 		wants_conf(c, inv, w);
 		drop_covered(w);
 	}
+	/* the devices take the disks behind them along */
+	plan_devices(c, inv, ws, n);
 
 	/* a shared ESP, or polyboot's own: a private copy-on-write view */
 	for (unsigned i = 0; i < n; i++) {
@@ -870,35 +1162,6 @@ static void plan_disks(struct conf *c, const struct inv *inv, struct work *ws, u
 	for (unsigned i = 0; i < n; i++)
 		if (!ws[i].bad)
 			build_disks(c, inv, ws, n, &ws[i]);
-}
-
-static void plan_devices(struct conf *c, struct work *ws, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		struct plan_vm *vm = ws[i].vm;
-
-		for (unsigned j = 0; ws[i].s && j < ws[i].s->ndevices && j < CONF_MAX_DEVICES; j++) {
-			const struct conf_device *dv = &ws[i].s->device[j];
-			bool dup = false;
-
-			for (unsigned k = 0; k < vm->ndevices; k++)
-				dup |= !strcmp(vm->devices[k], dv->bdf);
-			if (dup)	/* conf_parse() said so */
-				continue;
-			for (unsigned u = 0; u < i; u++)
-				for (unsigned k = 0; ws[u].s && k < ws[u].s->ndevices && k < CONF_MAX_DEVICES; k++) {
-					const struct conf_device *o = &ws[u].s->device[k];
-
-					if (strcmp(o->bdf, dv->bdf))
-						continue;
-					conf_error(c, o->line, "device", "%s is given to both '%s' and '%s'", dv->bdf,
-						   ws[u].vm->name, vm->name);
-					conf_error(c, dv->line, "device", "%s is given to both '%s' and '%s'", dv->bdf,
-						   ws[u].vm->name, vm->name);
-				}
-			snprintf(vm->devices[vm->ndevices++], sizeof(vm->devices[0]), "%s", dv->bdf);
-		}
-	}
 }
 
 static void plan_memory(struct conf *c, const struct plan_host *h, struct plan *p, struct work *ws, unsigned n)
@@ -1129,7 +1392,6 @@ int plan_make(struct plan *p, struct conf *c, const struct inv *inv, const struc
 	plan_memory(c, h, p, ws, n);
 	plan_cpus(c, h, p, ws, n);
 	plan_disks(c, inv, ws, n);
-	plan_devices(c, ws, n);
 	free(ws);
 	return (int)(nerrors(c) - before);
 }

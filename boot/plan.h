@@ -12,7 +12,21 @@
  *    a shared ESP as a per-VM copy-on-write view. A hibernated or BitLocker
  *    NTFS volume is never writable by an OS other than its own. Explicit
  *    `disk =` lines add disks and partitions with their mode.
- *  - Devices: no PCI device given to two VMs.
+ *  - Devices (devs.h): every `device =` line is checked with the machine's
+ *    PCI devices (IOMMU on, the whole IOMMU group to one VM, no device in
+ *    two VMs, polyboot's ESP, the boot display and the last keyboard of
+ *    the menu, reset methods); warnings become notes of the VM. The disks
+ *    behind a device a VM gets go with it: they are dropped from its
+ *    emulated disks, and another VM wanting them is an error. The disk
+ *    of polyboot's ESP goes to a VM only when it is the one VM planned
+ *    (the others keep their VARS files there).
+ *  - The passthrough policy (`passthrough = auto`, the default): an OS
+ *    that is the only OS discovery found on every disk behind a disk
+ *    controller (NVMe, SATA, SAS class) gets that controller instead of
+ *    emulated disks when the device check passes without a warning and
+ *    nothing in the configuration says otherwise (a `disk =` line on
+ *    those disks, another VM using them, disks = none, a BIOS install).
+ *    With the IOMMU off the policy gives nothing, silently.
  *
  * Every refusal is a conf_error() naming the file, line and key that asked
  * for it (line 0 when it came from the menu), in plain words with what
@@ -23,6 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "conf.h"
+#include "devs.h"
 #include "inv.h"
 
 #define PLAN_MAX_VMS		CONF_MAX_OS
@@ -31,7 +46,8 @@
 #define PLAN_MIN_MEMORY		(128ull << 20)
 #define PLAN_VMM_OVERHEAD	(32ull << 20)	/* per VM: polyvmm, page tables, buffers */
 #define PLAN_MAX_CPUS		512
-#define PLAN_MAX_NOTES		4
+#define PLAN_MAX_NOTES		8
+#define PLAN_NOTE_LEN		320
 
 struct plan_host {
 	unsigned cpus;			/* online CPUs */
@@ -44,6 +60,12 @@ struct plan_host {
 	 * "" none: never given to a VM writable (besides discovery's
 	 * polyboot_esp flag) */
 	char firmware_part[48];
+	/* the machine's PCI devices, for `device =` lines and the
+	 * passthrough policy; NULL: not known, then device lines are only
+	 * checked against each other and the policy gives nothing */
+	const struct devs_list *devs;
+	bool serial_console;		/* the menu can move to a serial console */
+	bool menu_on_display;		/* the menu is drawn on the boot display */
 };
 
 struct plan_disk {
@@ -74,12 +96,21 @@ struct plan_vm {
 	int order;
 	unsigned delay_ms;
 	enum conf_reboot on_reboot;
+	/* PCI devices passed through (--device vfio=BDF), `device =` lines
+	 * first, then the policy's */
 	unsigned ndevices;
 	char devices[CONF_MAX_DEVICES][16];
+	unsigned device_flags[CONF_MAX_DEVICES];	/* DEVS_F_* of devs.h */
+	bool device_auto[CONF_MAX_DEVICES];		/* given by the policy */
+	/* its ESP is on a passed-through device: the Boot#### entry of a new
+	 * VARS file is made from the host's disk (inventory esp_disk) before
+	 * the device is bound; boot_part is the ESP's number */
+	bool boot_on_device;
 	/* what the arbiter left out and why (e.g. a partition Windows is
-	 * hibernated on, wanted as data by another OS) */
+	 * hibernated on, wanted as data by another OS), the device check's
+	 * warnings and the passthrough policy's decisions */
 	unsigned nnotes;
-	char notes[PLAN_MAX_NOTES][160];
+	char notes[PLAN_MAX_NOTES][PLAN_NOTE_LEN];
 };
 
 struct plan {

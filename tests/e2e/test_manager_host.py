@@ -15,6 +15,13 @@ socket; its `vars` subcommand is the real polyvmm's variable tool).
   each console (scrollback shows its marker; typed input reaches it),
   presses the power-button key and the manager exits for power-off;
 - check-config: the same errors offline, exit 1; a good file plans.
+- PCI passthrough on a fake sysfs tree (--sysfs), with a thread playing the
+  kernel's part (driver_override, unbind, drivers_probe move the driver
+  link; /dev/vfio/N appears): a `device =` line binds the device to
+  vfio-pci before polyvmm starts, polyvmm gets `--device vfio=BDF`, and the
+  device is back with its driver after the VM powered off; a device that
+  cannot be unbound fails its VM with the reason on the menu; check-config
+  shows the device, and the IOMMU-off error at the device line.
 """
 import json
 import os
@@ -24,6 +31,7 @@ import select
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
 from mgrlib import last_frame, menu_rows as rows, select_only
@@ -81,6 +89,88 @@ class Pty:
         return "timeout"
 
 
+class FakeKernel(threading.Thread):
+    """The kernel's side of driver_override/unbind/drivers_probe on a fake
+    sysfs tree: moves the driver link, makes /dev/vfio/N."""
+
+    def __init__(self, root, drivers):
+        super().__init__(daemon=True)
+        self.root, self.drivers, self.stop = root, dict(drivers), False
+
+    def path(self, *p):
+        return os.path.join(self.root, *p)
+
+    def take(self, f):
+        try:
+            with open(f) as fh:
+                v = fh.read().strip()
+            if v:
+                open(f, "w").close()
+            return v
+        except OSError:
+            return ""
+
+    def link(self, bdf, drv):
+        dev = os.path.realpath(self.path("sys/bus/pci/devices", bdf))
+        lk = os.path.join(dev, "driver")
+        if os.path.lexists(lk):
+            os.remove(lk)
+        if drv:
+            os.symlink(os.path.relpath(self.path("sys/bus/pci/drivers", drv), dev), lk)
+
+    def run(self):
+        while not self.stop:
+            drv_dir = self.path("sys/bus/pci/drivers")
+            for d in os.listdir(drv_dir):
+                bdf = self.take(os.path.join(drv_dir, d, "unbind"))
+                if bdf:
+                    self.link(bdf, None)
+            bdf = self.take(self.path("sys/bus/pci/drivers_probe"))
+            if bdf:
+                with open(self.path("sys/bus/pci/devices", bdf, "driver_override")) as fh:
+                    ov = fh.read().strip()
+                if ov == "vfio-pci":
+                    self.link(bdf, "vfio-pci")
+                    group = os.path.basename(os.readlink(self.path("sys/bus/pci/devices", bdf, "iommu_group")))
+                    os.makedirs(self.path("dev/vfio"), exist_ok=True)
+                    open(self.path("dev/vfio", group), "w").close()
+                else:
+                    self.link(bdf, self.drivers.get(bdf))
+            time.sleep(0.02)
+
+
+def fake_sysfs(root):
+    """IOMMU on; 03:00.0 an Ethernet controller on e1000e (group 9), 04:00.0
+    one on igb (group 10) whose driver has no unbind file."""
+    def put(rel, text=""):
+        p = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w") as f:
+            f.write(text)
+
+    def ln(rel, target):
+        p = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        os.symlink(os.path.relpath(os.path.join(root, target), os.path.dirname(p)), p)
+
+    os.makedirs(os.path.join(root, "sys/class/iommu/dmar0"))
+    os.makedirs(os.path.join(root, "sys/bus/pci/drivers/vfio-pci"))
+    put("sys/bus/pci/drivers/vfio-pci/unbind")
+    put("sys/bus/pci/drivers/e1000e/unbind")
+    os.makedirs(os.path.join(root, "sys/bus/pci/drivers/igb"))
+    put("sys/bus/pci/drivers_probe")
+    for bdf, drv, group in (("0000:03:00.0", "e1000e", 9), ("0000:04:00.0", "igb", 10)):
+        dev = "sys/devices/pci0000:00/0000:00:1c.0/" + bdf
+        for k, v in (("vendor", "0x8086"), ("device", "0x10d3"), ("subsystem_vendor", "0x8086"),
+                     ("subsystem_device", "0xa01f"), ("class", "0x020000"), ("reset_method", "flr"),
+                     ("driver_override", "(null)")):
+            put(dev + "/" + k, v + "\n")
+        ln("sys/bus/pci/devices/" + bdf, dev)
+        ln(dev + "/driver", "sys/bus/pci/drivers/" + drv)
+        ln("sys/kernel/iommu_groups/%d/devices/%s" % (group, bdf), dev)
+        ln(dev + "/iommu_group", "sys/kernel/iommu_groups/%d" % group)
+
+
 def run(ctx):
     out, top = ctx.out, ctx.top
     work = os.path.join(out, "test-work", "manager-host")
@@ -111,7 +201,7 @@ def run(ctx):
     env = dict(os.environ, POLYVMM_REAL=os.path.join(out, "bin", "polyvmm"), TERM="vt100")
     fake = os.path.join(top, "tests", "e2e", "guest", "fakevmm.py")
 
-    def setup(name, conf, run=None):
+    def setup(name, conf, run=None, sysfs=None):
         d = os.path.join(work, name)
         esp = os.path.join(d, "esp")
         os.makedirs(os.path.join(esp, "EFI", "polyboot"))
@@ -122,7 +212,7 @@ def run(ctx):
         return d, esp, [polyboot, "menu", "--inventory", inv_path, "--esp", esp, "--console", "stdio",
                         "--polyvmm", fake, "--firmware-dir", os.path.join(out, "firmware"),
                         "--run-dir", run or os.path.join(runs, name), "--cgroup-root", os.path.join(d, "cg"),
-                        "--input-dir", os.path.join(d, "input")]
+                        "--input-dir", os.path.join(d, "input")] + (["--sysfs", sysfs] if sysfs else [])
 
     def read(path):
         try:
@@ -270,4 +360,48 @@ memory = 384M
                        capture_output=True, text=True)
     ctx.check("host-check-config-ok", r.returncode == 0 and "1 OS in the default set" in r.stdout and
               "wa: 1 CPUs" in r.stdout, r.stdout + r.stderr)
+
+    # --- PCI passthrough on a fake sysfs tree ---------------------------------------
+    sysfs = os.path.join(work, "sysfs")
+    fake_sysfs(sysfs)
+    kern = FakeKernel(sysfs, {"0000:03:00.0": "e1000e", "0000:04:00.0": "igb"})
+    kern.start()
+    dev_conf = ("[global]\nmode = auto\n[os debian]\nmatch = polyboot test Debian\nmemory = 256M\n"
+                "autostart = yes\ndevice = 03:00.0\n")
+    d, esp, argv = setup("vfio", dev_conf, sysfs=sysfs)
+    p = Pty(argv, dict(env, FAKEVMM_MODE="poweroff"))
+    rc = p.wait_exit(60)
+    logs = os.path.join(esp, "EFI", "polyboot", "logs")
+    log = read(os.path.join(logs, "polyboot.log"))
+    mk = re.search(r"^POLYBOOT-GUEST .*$", read(os.path.join(logs, "debian.console.log")), re.M)
+    dev = os.path.join(sysfs, "sys/bus/pci/devices/0000:03:00.0")
+    ctx.check("host-vfio-bound-and-passed", rc == 0 and mk is not None and
+              "devices=vfio=0000:03:00.0" in mk.group(0) and
+              "0000:03:00.0 (Ethernet controller) on vfio-pci, was e1000e" in log,
+              "exit %s; marker %s; log: %s" % (rc, mk and mk.group(0), log[-600:]))
+    ctx.check("host-vfio-restored", "0000:03:00.0 back to e1000e" in log and
+              os.readlink(os.path.join(dev, "driver")).endswith("/e1000e") and
+              read(os.path.join(dev, "driver_override")).strip() == "", log[-600:])
+    d, esp, argv = setup("vfio-fail", dev_conf.replace("03:00.0", "04:00.0"), sysfs=sysfs)
+    p = Pty(argv, dict(env, FAKEVMM_MODE="poweroff"))
+    ok = p.wait_for(lambda: any("failed cannot bind" in l for l in rows(p.frame())), 30)
+    log = read(os.path.join(esp, "EFI", "polyboot", "logs", "polyboot.log"))
+    ctx.check("host-vfio-bind-failure", ok and "cannot unbind 0000:04:00.0 from igb" in log and
+              "POLYBOOT-GUEST" not in read(os.path.join(esp, "EFI", "polyboot", "logs", "debian.console.log")),
+              "\n".join(p.frame()) + "\nlog: " + log[-600:])
+    p.send("p")
+    p.wait_exit(10)
+    kern.stop = True
+    cfg = os.path.join(work, "vfio", "esp", "EFI", "polyboot", "polyboot.conf")
+    r = subprocess.run([polyboot, "check-config", cfg, "--inventory", inv_path, "--cpus", "2", "--memory", "4G",
+                        "--sysfs", sysfs], capture_output=True, text=True)
+    ctx.check("host-check-config-device", r.returncode == 0 and
+              "device 0000:03:00.0: Ethernet controller, device line" in r.stdout, r.stdout + r.stderr)
+    empty = os.path.join(work, "nosysfs")
+    os.makedirs(empty)
+    r = subprocess.run([polyboot, "check-config", cfg, "--inventory", inv_path, "--cpus", "2", "--memory", "4G",
+                        "--sysfs", empty], capture_output=True, text=True)
+    ctx.check("host-check-config-iommu-off", r.returncode == 1 and
+              re.search(r"polyboot.conf:7: key 'device': 0000:03:00.0: the IOMMU is off", r.stdout) is not None,
+              r.stdout + r.stderr)
     shutil.rmtree(runs, ignore_errors=True)

@@ -855,3 +855,67 @@ TEST(conf_native_bad_value)
 	CHECK(strstr(C.err[0].msg, "auto, kexec or bootnext") != NULL);
 	CHECK_EQ(C.os[0].native, CONF_NATIVE_AUTO);
 }
+
+TEST(conf_passthrough)
+{
+	static const char text[] =
+		"[global]\n"			/* 1 */
+		"passthrough = OFF\n"		/* 2 */
+		"[os a]\n"			/* 3 */
+		"passthrough = auto\n"		/* 4 */
+		"[os b]\n"			/* 5 */
+		"device = 3:00.0\n";		/* 6: a bad device line is its own error */
+
+	/* default: auto for every OS */
+	conf_defaults(&C);
+	CHECK_EQ(C.passthrough, CONF_PT_AUTO);
+	CHECK_EQ(conf_passthrough(&C, NULL), CONF_PT_AUTO);
+
+	CHECK_EQ(parse(text), 1);
+	CHECK_EQ(C.passthrough, CONF_PT_OFF);
+	CHECK_EQ(C.line_passthrough, 2);
+	CHECK_EQ(C.os[0].passthrough, CONF_PT_AUTO);
+	CHECK_EQ(C.os[0].line_passthrough, 4);
+	CHECK_EQ(C.os[1].passthrough, CONF_PT_DEFAULT);
+	CHECK_EQ(C.os[1].line_passthrough, 0);
+	CHECK_EQ(conf_passthrough(&C, &C.os[0]), CONF_PT_AUTO);
+	CHECK_EQ(conf_passthrough(&C, &C.os[1]), CONF_PT_OFF);	/* the global value */
+	CHECK_EQ(conf_passthrough(&C, NULL), CONF_PT_OFF);
+	CHECK_STR(err(0), PATH ":6: key 'device': device '3:00.0': want a PCI address such as 0000:01:00.0 or 01:00.0");
+
+	/* per OS off under a global auto */
+	CHECK_EQ(parse("[os a]\npassthrough = off\n"), 0);
+	CHECK_EQ(conf_passthrough(&C, &C.os[0]), CONF_PT_OFF);
+	CHECK_EQ(conf_passthrough(&C, NULL), CONF_PT_AUTO);
+
+	/* bad values, twice, typos */
+	CHECK_STR(global_err("passthrough = yes"),
+		  PATH ":2: key 'passthrough': passthrough 'yes': want auto or off");
+	CHECK_EQ(C.passthrough, CONF_PT_AUTO);
+	CHECK_STR(os_err("passthrough = vfio"), PATH ":2: key 'passthrough': passthrough 'vfio': want auto or off");
+	CHECK_EQ(C.os[0].passthrough, CONF_PT_DEFAULT);
+	CHECK_EQ(parse("[global]\npassthrough = off\npassthrough = auto\n"), 1);
+	CHECK_STR(err(0), PATH ":3: key 'passthrough': 'passthrough' set twice (first at line 2)");
+	CHECK_EQ(C.passthrough, CONF_PT_OFF);
+	CHECK_STR(os_err("passthrugh = off"), PATH ":2: unknown key 'passthrugh' in [os x] (did you mean 'passthrough'?)");
+}
+
+/* A planner message (conf_error) up to the size of struct conf_err's msg
+ * is formatted whole after the file, line and key. */
+TEST(conf_long_planner_message)
+{
+	char msg[400], buf[700];
+
+	conf_defaults(&C);
+	snprintf(C.path, sizeof(C.path), "%s", PATH);
+	memset(msg, 'x', sizeof(msg));
+	msg[300] = 0;
+	conf_error(&C, 12, "device", "%s", msg);
+	CHECK_EQ(strlen(C.err[0].msg), 300);
+	conf_format_error(&C, 0, buf, sizeof(buf));
+	CHECK_EQ(strlen(buf), strlen(PATH ":12: key 'device': ") + 300);
+	msg[399 - 1] = 0;
+	memset(msg, 'y', 398);
+	conf_error(&C, 13, "device", "%s", msg);
+	CHECK_EQ(strlen(C.err[1].msg), sizeof(C.err[1].msg) - 1);	/* cut, terminated */
+}

@@ -20,6 +20,7 @@
 #include "inv.h"
 #include "plan.h"
 #include "test.h"
+#include "util.h"
 
 static const char inventory[] =
 	"{'polyboot_inventory':1,'disks':["
@@ -606,6 +607,122 @@ TEST(plan_devices)
 	CHECK_OK(make(&host8, 1, FED));
 	CHECK_EQ(plan.vm[0].ndevices, 2);
 	CHECK_STR(plan.vm[0].devices[1], "0000:02:00.0");
+}
+
+/* The machine's devices by hand (devs_scan() is test_devs.c's): vda
+ * behind a SATA controller, vdb behind an NVMe controller, vdc behind
+ * a virtio controller; a GPU with its audio device in one group. */
+static struct devs_dev hand_dev[5];
+static struct devs_list hand = { .dev = hand_dev };
+
+static void hand_devs(bool iommu)
+{
+	static const struct {
+		const char *bdf, *block;
+		uint32_t cls;
+		int group;
+	} d[] = {
+		{ "0000:00:17.0", "vda", 0x010601, 3 },
+		{ "0000:00:04.0", "vdb", 0x010802, 4 },
+		{ "0000:00:05.0", "vdc", 0x010000, 5 },
+		{ "0000:01:00.0", NULL, 0x030000, 7 },
+		{ "0000:01:00.1", NULL, 0x040300, 7 },
+	};
+
+	memset(hand_dev, 0, sizeof(hand_dev));
+	hand.iommu = iommu;
+	hand.iommu_units = iommu;
+	hand.iommu_groups = iommu ? 8 : 0;
+	hand.vfio_pci = true;
+	hand.ndev = ARRAY_SIZE(d);
+	for (unsigned i = 0; i < ARRAY_SIZE(d); i++) {
+		struct devs_dev *x = &hand_dev[i];
+
+		snprintf(x->bdf, sizeof(x->bdf), "%s", d[i].bdf);
+		x->class = d[i].cls;
+		x->group = iommu ? d[i].group : -1;
+		snprintf(x->reset, sizeof(x->reset), "flr");
+		if (d[i].block) {
+			snprintf(x->block[0].name, sizeof(x->block[0].name), "%s", d[i].block);
+			x->nblock = 1;
+		}
+	}
+	/* the GPU and its audio device */
+	snprintf(hand_dev[3].members[0].bdf, sizeof(hand_dev[3].members[0].bdf), "0000:01:00.1");
+	hand_dev[3].members[0].class = 0x040300;
+	hand_dev[3].nmembers = 1;
+	snprintf(hand_dev[4].members[0].bdf, sizeof(hand_dev[4].members[0].bdf), "0000:01:00.0");
+	hand_dev[4].members[0].class = 0x030000;
+	hand_dev[4].nmembers = 1;
+}
+
+TEST(plan_devices_checked)
+{
+	struct plan_host h = host8;
+	struct conf_os *a, *b;
+
+	h.devs = &hand;
+	h.serial_console = true;
+
+	/* the IOMMU off: every device line refused at its line; the policy
+	 * silent, and plans without device lines as before */
+	hand_devs(false);
+	setup();
+	a = sec("fedora", "Fedora*", 1);
+	sec_device(a, "0000:00:04.0", 2);
+	CHECK_EQ(make(&h, 1, FED), 1);
+	CHECK_ERR(2, "device", "0000:00:04.0 (NVMe controller): the IOMMU is off*");
+	setup();
+	CHECK_OK(make(&h, 1, FED));
+	CHECK_STR(plan.vm[0].disks[0].spec, "path=/dev/vdb,if=virtio");
+	CHECK_EQ(plan.vm[0].ndevices, 0);
+	CHECK_EQ(plan.vm[0].nnotes, 0);
+
+	/* on: the NVMe by a line takes vdb along; the rescue loader, which
+	 * needs vdb's partitions, cannot run beside it */
+	hand_devs(true);
+	setup();
+	a = sec("fedora", "Fedora*", 1);
+	sec_device(a, "00:04.0", 2);
+	snprintf(a->device[0].bdf, sizeof(a->device[0].bdf), "0000:00:04.0");
+	CHECK_OK(make(&h, 1, FED));
+	CHECK_EQ(plan.vm[0].ndevices, 1);
+	CHECK_STR(plan.vm[0].devices[0], "0000:00:04.0");
+	CHECK(!plan.vm[0].device_auto[0]);
+	CHECK_EQ(plan.vm[0].ndisks, 0);
+	CHECK(plan.vm[0].boot_on_device);
+	CHECK_EQ(plan.vm[0].boot_part, 1);
+	CHECK_EQ(make(&h, 2, FED, RESCUE), 1);
+	CHECK_ERR(2, "device",
+		  "0000:00:04.0 (NVMe controller) goes to 'fedora' with its disks, but 'efi-rescue' uses /dev/vdb behind it too; start them separately or give neither the device");
+
+	/* the policy: vdb holds two OSes (Fedora, the rescue loader), vda
+	 * three, vdc two BIOS installs: emulated disks everywhere, no word */
+	setup();
+	CHECK_OK(make(&h, 3, FED, WIN, UB));
+	for (unsigned i = 0; i < 3; i++) {
+		CHECK_EQ(plan.vm[i].ndevices, 0);
+		CHECK_EQ(plan.vm[i].nnotes, 0);
+	}
+
+	/* the GPU without its audio device; with it, on another line, fine,
+	 * and its missing reset method a note */
+	setup();
+	b = sec("win", "windows-1fc0", 10);
+	sec_device(b, "0000:01:00.0", 11);
+	CHECK_EQ(make(&h, 1, WIN), 1);
+	CHECK_ERR(11, "device", "0000:01:00.0 (VGA controller) is in IOMMU group 7 with 0000:01:00.1 (audio device), which is not given to 'win'*");
+	sec_device(b, "0000:01:00.1", 12);
+	hand_dev[3].reset[0] = 0;
+	CHECK_OK(make(&h, 1, WIN));
+	CHECK_EQ(plan.vm[0].ndevices, 2);
+	CHECK_EQ(plan.vm[0].device_flags[0], DEVS_F_NORESET);
+	CHECK_EQ(plan.vm[0].nnotes, 1);
+	CHECK(strstr(plan.vm[0].notes[0], "has no reset method") != NULL);
+	/* a device this machine does not have */
+	sec_device(b, "0000:09:00.0", 13);
+	CHECK_EQ(make(&h, 1, WIN), 1);
+	CHECK_ERR(13, "device", "no PCI device 0000:09:00.0 on this machine*");
 }
 
 TEST(plan_conf_for_os)

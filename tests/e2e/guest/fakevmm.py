@@ -3,7 +3,8 @@
 
 `fakevmm vars ...` runs the real polyvmm's variable tool ($POLYVMM_REAL).
 Otherwise it takes polyvmm's options, prints a guest-like console on stdout
-(a POLYBOOT-GUEST line with its name, CPUs, memory and disks), echoes what is
+(a POLYBOOT-GUEST line with its name, CPUs, memory, disks and --device
+arguments), echoes what is
 typed on its console as "echo: <line>", and serves the control protocol on
 --control: status, powerbutton (the guest prints POLYBOOT-GUEST-SHUTDOWN and
 powers off: status 0), reset, stop (status 6). With FAKEVMM_MODE=poweroff it
@@ -19,7 +20,7 @@ import time
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "vars":
         os.execv(os.environ["POLYVMM_REAL"], [os.environ["POLYVMM_REAL"]] + sys.argv[1:])
-    opts, disks = {}, []
+    opts, disks, devices = {}, [], []
     args = sys.argv[1:]
     i = 0
     while i < len(args):
@@ -27,6 +28,8 @@ def main():
         v = args[i + 1] if i + 1 < len(args) else ""
         if k == "disk":
             disks.append(v)
+        elif k == "device":
+            devices.append(v)
         else:
             opts[k] = v
         i += 2
@@ -39,9 +42,9 @@ def main():
     sys.stderr.flush()
     out = sys.stdout
     out.write("fake firmware of %s\r\n" % name)
-    out.write("POLYBOOT-GUEST name=%s cpus=%s memory=%s reboot=%s firmware=%s disks=%s\r\n" % (
+    out.write("POLYBOOT-GUEST name=%s cpus=%s memory=%s reboot=%s firmware=%s disks=%s devices=%s\r\n" % (
         name, opts.get("cpus"), opts.get("memory"), opts.get("reboot"),
-        "seabios" if "bios" in opts else "ovmf", ";".join(disks)))
+        "seabios" if "bios" in opts else "ovmf", ";".join(disks), ";".join(devices)))
     out.flush()
     if mode == "crash":
         print("polyvmm[%s]: error: guest crashed (triple fault)" % name, file=sys.stderr)
