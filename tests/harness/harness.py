@@ -49,9 +49,11 @@ class Machine:
 
     def __init__(self, name, esp=None, mem="4G", smp=2, drives=(), testpack=None,
                  fw_cfg=(), iommu=False, extra_args=(), qemu=None, copy_esp=True,
-                 devices=(), mttcg=True, monitor=False, vars_template=None, esp_bootindex=True):
+                 devices=(), mttcg=None, monitor=False, vars_template=None, esp_bootindex=True):
         self.name = name
-        self.mttcg = mttcg
+        # L0's TCG threading: one thread per vCPU (multi) unless the test or
+        # POLYBOOT_L0_TCG=single says one thread for all of them.
+        self.mttcg = mttcg if mttcg is not None else os.environ.get("POLYBOOT_L0_TCG", "multi") != "single"
         self.monitor = monitor
         self.vars_template = vars_template
         # bootindex makes OVMF follow QEMU's boot order and delete the
