@@ -185,9 +185,40 @@ def load_e2e(names):
     return mods
 
 
-def run_one_e2e(name, mod):
+# Faults of the nested harness itself (TCG-emulated SVM in L0, README
+# "Tests"): L1 rebooting or oopsing, an L2 vCPU reset to the reset vector by
+# a shutdown intercept, L0 aborting. Seen at random in a few percent of the
+# L2 boots, in modules that pass on the next run.
+HARNESS_FAULTS = [
+    (r"init: running test pack(?:.|\n)*init: running test pack", "L1 rebooted during the test pack"),
+    (r"(?:Oops|general protection fault|BUG: unable to handle|Kernel panic)[^\n]*", "L1 kernel fault"),
+    (r"guest crashed: triple fault: vCPU \d+: rip=0xfff0 cs=0xf000[^\n]*",
+     "L2 triple fault at the reset vector (KVM reset the VMCB on a shutdown intercept)"),
+    (r"qemu-system-x86_64: [^\n]*(?:[Aa]ssertion|Aborted)[^\n]*", "L0 QEMU aborted"),
+]
+
+
+def harness_fault(name, since, failures):
+    """The first harness-fault signature in this module's serial logs written
+    since @since, or in its failures' details; None if there is none."""
+    texts = [d for _, _, d, _ in failures]
+    for path in glob.glob(os.path.join(harness.LOGDIR, name + "-*.serial.log")):
+        if os.path.getmtime(path) >= since:
+            with open(path, "rb") as f:
+                texts.append(f.read().decode(errors="replace").replace("\r", ""))
+    for pattern, what in HARNESS_FAULTS:
+        for text in texts:
+            m = re.search(pattern, text)
+            if m:
+                line = m.group(0).splitlines()[0] if "test pack" not in what else ""
+                return what + (": " + line[:200] if line else "")
+    return None
+
+
+def run_one_e2e(name, mod, attempt=1):
     ctx = Context(name)
     t = time.monotonic()
+    since = time.time()
     try:
         mod.run(ctx)
     except Exception as e:  # a boot that timed out or crashed
@@ -197,6 +228,18 @@ def run_one_e2e(name, mod):
         if c not in ctx.seen:
             record("%s:%s" % (name, c), "FAIL", "not reached")
     print("[test] e2e %s: %.0f s" % (name, time.monotonic() - t), flush=True)
+    with results_lock:
+        mine = [r for r in results if r[0].startswith(name + ":")]
+    failures = [r for r in mine if r[1] == "FAIL"]
+    fault = harness_fault(name, since, failures) if failures else None
+    if fault and attempt == 1:
+        # The whole module once more; the first run's lines stay above, and
+        # this warning names what failed and why it is not counted.
+        print("WARNING %s: harness fault (%s); not counted, running the module again: %s" % (
+            name, fault, ", ".join(r[0] for r in failures)), flush=True)
+        with results_lock:
+            results[:] = [r for r in results if not r[0].startswith(name + ":")]
+        run_one_e2e(name, mod, attempt=2)
 
 
 def run_e2e(names, jobs):

@@ -35,7 +35,7 @@ from mgrlib import (esp_get, esp_ls, esp_put, fixtures, menu_rows, row_of, selec
 # with one guest (see README, "Tests"). So the second OS starts when the first
 # one is up (delay = 50): they still run side by side, and the boot manager's
 # own parallel start without a delay is tested on the host (manager_host).
-STAGGER = 50
+STAGGER = int(os.environ.get("POLYBOOT_PARALLEL_STAGGER", "50"))
 
 
 def headless(ctx, facts):
