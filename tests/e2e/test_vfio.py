@@ -16,6 +16,9 @@ the e1000e driver: tests/fixtures/mkosdisk.py --net) and an e1000e NIC at
    and none for the NIC), the menu returns, and in the recovery shell
    `polyboot devices --json` lists the controller with its IOMMU group and
    the OS discovery finds on its disk again (the firmware reads it).
+5. The default policy (passthrough = auto): with a `device =` line for the
+   NIC only, the planner gives the OS its NVMe controller by itself (it is
+   the only OS on it), and the OS boots from it as above.
 """
 import json
 import os
@@ -65,14 +68,51 @@ def writes(disk):
         return f.read().count(b"written boot=")
 
 
-def run(ctx):
-    disk = fixture(ctx)
-    before = writes(disk)
-    m = ctx.machine("passthrough", iommu=True, extra_args=[
+def l0(ctx, name, disk, conf):
+    """L0 with an IOMMU, the NVMe controller holding @disk and the NIC."""
+    m = ctx.machine(name, iommu=True, extra_args=[
         "-drive", "if=none,id=nv,format=raw,file=" + disk,
         "-device", "nvme,drive=nv,serial=polyboot-vfio,addr=0x4",
         "-device", "e1000e,romfile=,addr=0x5"])
-    esp_put(m.esp, "EFI/polyboot/polyboot.conf", CONF)
+    esp_put(m.esp, "EFI/polyboot/polyboot.conf", conf)
+    return m
+
+
+def default_policy(ctx, disk):
+    """No device line for the NVMe controller: the planner's default gives it."""
+    conf = CONF.replace("device = %s\n" % NVME, "").replace("on_all_stopped = menu", "on_all_stopped = poweroff")
+    before = writes(disk)
+    m = l0(ctx, "policy", disk, conf)
+    with m:
+        m.expect(r"polyboot .* parallel boot firmware", timeout=300)
+        try:
+            m.expect(r"every VM has stopped", timeout=900)
+            rc = m.wait_exit(timeout=60)
+        except Exception as e:        # noqa: BLE001 - reported by the checks below
+            rc = "failed: %s" % str(e)[:400]
+    log = esp_get(m.esp, "EFI/polyboot/logs/polyboot.log") or ""
+    con = (esp_get(m.esp, "EFI/polyboot/logs/vfio.console.log") or "").replace("\r", "")
+    mk = re.search(r"^POLYBOOT-GUEST .*$", con, re.M)
+    mk = mk.group(0) if mk else ""
+    ctx.check("policy-gives-controller",
+              re.search(r"passthrough auto: %s \(NVMe controller\) with nvme0n1, instead of emulated disks"
+                        % re.escape(NVME), log) is not None and
+              re.search(r"started vfio .* 0 disks, 2 devices", log) is not None,
+              "log: %s" % re.findall(r".*(?:passthrough|started vfio).*", log)[:6])
+    ctx.check("policy-boots", "model=nvme:" in mk and "write=ok" in mk and writes(disk) == before + 1 and rc == 0,
+              "marker: %r; exit %s" % (mk, rc))
+    ctx.check("policy-restored", "%s back to nvme" % NVME in log, "log: %s" % re.findall(r".*back to.*", log))
+
+
+def run(ctx):
+    disk = fixture(ctx)
+    explicit(ctx, disk)
+    default_policy(ctx, disk)
+
+
+def explicit(ctx, disk):
+    before = writes(disk)
+    m = l0(ctx, "passthrough", disk, CONF)
     shell, rc = "", None
     t0 = time.monotonic()
     with m:
