@@ -10,7 +10,7 @@ import re
 
 from harness import make_testpack
 
-CHECKS = ["ovmf-started-polyboot-from-esp", "banner", "own-init", "efi-boot-current",
+CHECKS = ["ovmf-started-polyboot-from-esp", "banner", "own-init", "panic-reboots", "efi-boot-current",
           "dev-kvm", "nested-paging", "kvm-smoke-l2-guest", "poweroff"]
 
 SCRIPT = r"""#!/bin/sh
@@ -19,6 +19,7 @@ info=$(polyboot info)
 echo "$info" | sed 's/^/info: /'
 [ "$(tr '\0' ' ' </proc/1/cmdline)" = "/bin/sh /init " ] && [ ! -e /sbin/init ] && grep -q 'polyboot /init: PID 1 of the firmware' /init
 check own-init $? "pid1=$(tr '\0' ' ' </proc/1/cmdline)"
+[ "$(cat /proc/sys/kernel/panic)" = 10 ]; check panic-reboots $? "kernel.panic=$(cat /proc/sys/kernel/panic)"
 [ -c /dev/kvm ]; check dev-kvm $? "$(ls -l /dev/kvm 2>&1)"
 echo "$info" | grep -q '^nested-paging: on$'; check nested-paging $? "$(echo "$info" | grep -E 'kvm-module|nested-paging' | tr '\n' ' ')"
 out=$(./kvm-smoke 1234 4321 2>&1); rc=$?
@@ -50,4 +51,4 @@ def run(ctx):
         cur = re.search(r"^info: efi-boot-current: (Boot[0-9A-F]{4})", text, re.M)
         ctx.check("efi-boot-current", cur is not None and cur.group(1) == boot,
                   "firmware sees %s, BdsDxe started %s" % (cur.group(1) if cur else None, boot))
-        ctx.serial_checks(text, ["own-init", "dev-kvm", "nested-paging", "kvm-smoke-l2-guest"])
+        ctx.serial_checks(text, ["own-init", "panic-reboots", "dev-kvm", "nested-paging", "kvm-smoke-l2-guest"])
