@@ -45,6 +45,10 @@
  *                                1 to 3600 (default 60)
  *   passthrough = auto | off     the planner's passthrough policy for
  *                                every OS (default auto; see conf.h)
+ *   cpu_pinning = yes | no       yes (default): each VM runs on its own
+ *                                CPUs (a cgroup v2 cpuset per VM, disjoint);
+ *                                no: the kernel schedules every VM on every
+ *                                CPU (the CPU budget is still checked)
  *
  * [os NAME]                      one VM; NAME is 1 to 47 of A-Z a-z 0-9 .
  *                                _ - (case-sensitive), at most CONF_MAX_OS
@@ -113,12 +117,12 @@
 
 enum gkey {
 	G_MODE, G_TIMEOUT, G_DEFAULT, G_ON_ALL_STOPPED, G_LOG_LEVEL, G_CONSOLE,
-	G_RESERVE_MEMORY, G_RESERVE_CPUS, G_GRACE, G_PASSTHROUGH, G_NKEYS
+	G_RESERVE_MEMORY, G_RESERVE_CPUS, G_GRACE, G_PASSTHROUGH, G_CPU_PINNING, G_NKEYS
 };
 
 static const char *const gkeys[G_NKEYS] = {
 	"mode", "timeout", "default", "on_all_stopped", "log_level", "console",
-	"reserve_memory", "reserve_cpus", "grace", "passthrough",
+	"reserve_memory", "reserve_cpus", "grace", "passthrough", "cpu_pinning",
 };
 
 enum okey {
@@ -246,6 +250,7 @@ void conf_defaults(struct conf *c)
 	c->reserve_cpus = 0;
 	c->grace_s = 60;
 	c->passthrough = CONF_PT_AUTO;
+	c->cpu_pinning = true;
 }
 
 void conf_error(struct conf *c, unsigned line, const char *key, const char *fmt, ...)
@@ -617,6 +622,13 @@ static void set_global(struct parser *p, enum gkey k, const char *v)
 			c->passthrough = i ? CONF_PT_OFF : CONF_PT_AUTO;
 			c->line_passthrough = p->line;
 		}
+		break;
+	case G_CPU_PINNING:
+		i = parse_bool(v);
+		if (i < 0)
+			bad(p, "cpu_pinning", v, "yes or no");
+		else
+			c->cpu_pinning = i;
 		break;
 	case G_NKEYS:
 		break;

@@ -4,7 +4,7 @@
  * The schema is documented in README.md ("Configuration file"):
  *
  *   [global]  mode, timeout, default, on_all_stopped, log_level, console,
- *             reserve_memory, reserve_cpus, grace, passthrough
+ *             reserve_memory, reserve_cpus, grace, passthrough, cpu_pinning
  *   [os NAME] match, cpus, memory, disks, disk (repeatable), device
  *             (repeatable), passthrough, firmware, autostart, order,
  *             delay, on_reboot, native
@@ -105,6 +105,7 @@ struct conf {
 	unsigned reserve_cpus;		/* default 0: CPUs are shared with the firmware */
 	unsigned grace_s;		/* power button -> force stop after (default 60) */
 	enum conf_pt passthrough;	/* AUTO (default) or OFF */
+	bool cpu_pinning;		/* a disjoint cpuset per VM (default yes) */
 	unsigned line_reserve_memory, line_passthrough;
 	unsigned nos;
 	struct conf_os os[CONF_MAX_OS];

@@ -1263,7 +1263,7 @@ static void plan_cpus(struct conf *c, const struct plan_host *h, struct plan *p,
 			   total, list, avail, h->cpus, c->reserve_cpus);
 		said = true;
 	}
-	if (said)
+	if (said || !c->cpu_pinning)
 		return;
 	/* disjoint sets after the firmware's own CPUs */
 	next = MIN(c->reserve_cpus, h->cpus);

@@ -215,7 +215,16 @@ def harness_fault(name, since, failures):
     return None
 
 
+# Runs of one module at most when each failed run shows a harness fault: a
+# module with many L2 boots (polyvmm has 56) met two faults in a row in CI.
+E2E_RUNS = 3
+
+
 def run_one_e2e(name, mod, attempt=1):
+    opt_in = getattr(mod, "OPT_IN", None)
+    if opt_in and os.environ.get(opt_in) != "1":
+        print("[test] e2e %s: skipped (opt-in: %s=1 runs it)" % (name, opt_in), flush=True)
+        return
     ctx = Context(name)
     t = time.monotonic()
     since = time.time()
@@ -232,14 +241,14 @@ def run_one_e2e(name, mod, attempt=1):
         mine = [r for r in results if r[0].startswith(name + ":")]
     failures = [r for r in mine if r[1] == "FAIL"]
     fault = harness_fault(name, since, failures) if failures else None
-    if fault and attempt == 1:
-        # The whole module once more; the first run's lines stay above, and
+    if fault and attempt < E2E_RUNS:
+        # The whole module once more; the earlier run's lines stay above, and
         # this warning names what failed and why it is not counted.
-        print("WARNING %s: harness fault (%s); not counted, running the module again: %s" % (
-            name, fault, ", ".join(r[0] for r in failures)), flush=True)
+        print("WARNING %s: harness fault (%s); not counted, running the module again (run %d of %d): %s" % (
+            name, fault, attempt + 1, E2E_RUNS, ", ".join(r[0] for r in failures)), flush=True)
         with results_lock:
             results[:] = [r for r in results if not r[0].startswith(name + ":")]
-        run_one_e2e(name, mod, attempt=2)
+        run_one_e2e(name, mod, attempt=attempt + 1)
 
 
 def run_e2e(names, jobs):

@@ -117,3 +117,75 @@ def key_on_row(send, row, key):
     send("\x1b[H")
     send("j" * row)
     send(key)
+
+
+def headless_run(m, timeout=600, until=None):
+    """Boots the machine @m with polyboot.conf in auto mode: waits for the
+    banner, then (when @until is a callable) calls it, then waits for
+    "every VM has stopped" and QEMU's exit. Returns (exit status or a
+    failure text, the firmware console's text)."""
+    with m:
+        m.expect(r"polyboot .* parallel boot firmware", timeout=300)
+        try:
+            if until:
+                until(m)
+            m.expect(r"every VM has stopped", timeout=timeout)
+            rc = m.wait_exit(timeout=60)
+        except Exception as e:        # noqa: BLE001 - reported by the callers' checks
+            rc = "no power-off: %s" % str(e)[:300]
+        text = m.text().replace("\r", "")
+    return rc, text
+
+
+def console_marker(esp, name):
+    """(the POLYBOOT-GUEST marker line of VM @name's console log on the ESP
+    or "", whether that guest logged its graceful shutdown)."""
+    con = (esp_get(esp, "EFI/polyboot/logs/%s.console.log" % name) or "").replace("\r", "")
+    line = re.search(r"^POLYBOOT-GUEST .*$", con, re.M)
+    return (line.group(0) if line else ""), "POLYBOOT-GUEST-SHUTDOWN" in con
+
+
+def console_leaks(text, nos):
+    """What of a guest's output reached the firmware console after the boot
+    manager scanned (L0's own OVMF prints before it), and whether it said
+    it starts @nos OSes: ([leaked words], said)."""
+    after = text[text.rfind("scanning the disks"):]
+    leaked = [w for w in ("POLYBOOT-GUEST", "GNU GRUB", "Loading Linux", "BdsDxe", "Linux version")
+              if w in after]
+    return leaked, ("starting %d OS%s" % (nos, "es" if nos > 1 else "")) in after
+
+
+# A polyboot.conf with one error of each kind the boot manager must report
+# by file and line: line 3 an unknown key, line 4 not INI, line 7 more
+# memory than the machine has, lines 9 and 14 one partition writable by two
+# OSes. Fill in: memory of "third", the partition GUID twice, wa's memory.
+ERROR_CONF = """\
+[global]
+mode = auto
+colour = blue
+this line is not ini
+[os third]
+match = polyboot test Debian
+memory = %s
+autostart = yes
+disk = %s rw
+[os wa]
+match = polyboot test Debian wa
+cpus = 1
+memory = %s
+disk = %s rw
+autostart = yes
+"""
+
+# For each error of ERROR_CONF: (what the 80-column menu shows, what the
+# log on the ESP says in full).
+ERROR_WANT = {
+    "syntax": (r"polyboot\.conf:4: syntax error", r"conf:4: syntax error"),
+    "unknown-key": (r"polyboot\.conf:3: unknown key 'colour'", r"conf:3: unknown key 'colour'"),
+    "overcommit": (r"polyboot\.conf:7: key 'memory'", r"conf:7: key 'memory': .*need .* available"),
+    "disk-conflict": (r"polyboot\.conf:(9|14): key 'disk'", r"conf:(9|14): key 'disk': .*writable by both"),
+}
+
+
+def error_conf(third_mem, p3, wa_mem):
+    return ERROR_CONF % (third_mem, p3, wa_mem, p3)

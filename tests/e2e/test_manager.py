@@ -27,7 +27,8 @@ import re
 import subprocess
 import time
 
-from mgrlib import (esp_get, esp_ls, esp_put, fixtures, key_on_row, menu_rows, row_of, select_only,
+from mgrlib import (ERROR_WANT, console_leaks, console_marker, error_conf, esp_get, esp_ls, esp_put, fixtures,
+                    headless_run, key_on_row, menu_rows, row_of, select_only,
                     wait_frame, work_copy)
 
 
@@ -52,14 +53,7 @@ memory = 768M
 autostart = yes
 """)
     t0 = time.monotonic()
-    with m:
-        m.expect(r"polyboot .* parallel boot firmware", timeout=300)
-        try:
-            m.expect(r"every VM has stopped", timeout=600)
-            rc = m.wait_exit(timeout=60)
-        except Exception as e:        # noqa: BLE001 - reported by the checks below
-            rc = "no power-off: %s" % str(e)[:300]
-        text = m.text().replace("\r", "")
+    rc, text = headless_run(m, timeout=600)
     ctx.check("headless-poweroff", rc == 0, "QEMU exit status %s after %.0f s" % (rc, time.monotonic() - t0))
     log = esp_get(m.esp, "EFI/polyboot/logs/polyboot.log") or ""
     ctx.check("headless-started", re.search(r"started debian \(polyboot test Debian\): 2 CPUs", log) is not None
@@ -67,18 +61,14 @@ autostart = yes
               "log: %s" % re.findall(r"(?:started|debian: disk) .*", log))
     ctx.check("headless-powered-off", re.search(r"debian stopped: powered off after", log) is not None,
               "log: %s" % re.findall(r"stopped: .*", log))
-    con = (esp_get(m.esp, "EFI/polyboot/logs/debian.console.log") or "").replace("\r", "")
-    mk = re.search(r"^POLYBOOT-GUEST .*$", con, re.M)
-    mk = mk.group(0) if mk else ""
+    mk, _ = console_marker(m.esp, "debian")
     ctx.check("headless-marker", "cpus=2" in mk and "write=ok" in mk and "data=ok" in mk, "marker: %s" % mk)
     vars_files = esp_ls(m.esp, "EFI/polyboot/vars")
     ctx.check("headless-vars-on-esp", len([v for v in vars_files if v.lower().endswith(".fd")]) == 1 and
               re.search(r"new VARS file .* \(Boot0001 -> \\EFI\\debian\\grubx64\.efi\)", log) is not None,
               "vars: %s" % vars_files)
-    after = text[text.rfind("scanning the disks"):]
-    leaked = [w for w in ("POLYBOOT-GUEST", "GNU GRUB", "Loading Linux", "BdsDxe", "Linux version")
-              if w in after]
-    ctx.check("headless-console-clean", not leaked and "starting 1 OS" in after,
+    leaked, said = console_leaks(text, 1)
+    ctx.check("headless-console-clean", not leaked and said,
               "guest output on the firmware console: %s" % leaked)
 
 
@@ -87,27 +77,8 @@ def menu(ctx, facts):
     wa = work_copy(ctx, facts, "wa", "menu")
     p3 = facts[""]["partitions"][2]["partition_guid"].lower()
     m = ctx.machine("menu", drives=[(wa, "virtio"), (third, "nvme")], monitor=True)
-    esp_put(m.esp, "EFI/polyboot/polyboot.conf", """\
-[global]
-mode = auto
-colour = blue
-this line is not ini
-[os third]
-match = polyboot test Debian
-memory = 64G
-autostart = yes
-disk = %s rw
-[os wa]
-match = polyboot test Debian wa
-cpus = 1
-memory = 640M
-disk = %s rw
-autostart = yes
-""" % (p3, p3))
-    want = {"syntax": (r"polyboot\.conf:4: syntax error", r"conf:4: syntax error"),
-            "unknown-key": (r"polyboot\.conf:3: unknown key 'colour'", r"conf:3: unknown key 'colour'"),
-            "overcommit": (r"polyboot\.conf:7: key 'memory'", r"conf:7: key 'memory': .*64\.\d GiB.*available"),
-            "disk-conflict": (r"polyboot\.conf:(9|14): key 'disk'", r"conf:(9|14): key 'disk': .*writable by both")}
+    esp_put(m.esp, "EFI/polyboot/polyboot.conf", error_conf("64G", p3, "640M"))
+    want = ERROR_WANT
     with m:
         m.expect(r"polyboot .* parallel boot firmware", timeout=300)
         f = wait_frame(m, lambda f: row_of(f, "polyboot test Debian wa") >= 0, 240)

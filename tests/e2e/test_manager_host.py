@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 
-from mgrlib import last_frame, menu_rows as rows, select_only
+from mgrlib import ERROR_WANT, error_conf, last_frame, menu_rows as rows, select_only
 
 
 class Pty:
@@ -285,36 +285,19 @@ delay = 0.5
     p.wait_exit(10)
 
     # --- menu with configuration errors, then keys ----------------------------------
-    conf = """\
-[global]
-mode = auto
-colour = blue
-this line is not ini
-[os third]
-match = polyboot test Debian
-memory = 64T
-autostart = yes
-disk = %s rw
-[os wa]
-match = polyboot test Debian wa
-cpus = 1
-memory = 384M
-disk = %s rw
-autostart = yes
+    conf = error_conf("64T", p3, "384M") + """\
 [os wb]
 match = polyboot test Debian wb
 cpus = 1
 memory = 384M
-""" % (p3, p3)
+"""
     d, esp, argv = setup("menu", conf)
     p = Pty(argv, dict(env, FAKEVMM_MODE="wait"))
     p.wait_for(lambda: len(rows(p.frame())) == 3, 30)
     screen = "\n".join(p.frame())
     log = read(os.path.join(esp, "EFI", "polyboot", "logs", "polyboot.log"))
-    want = {"syntax": r"conf:4: syntax error", "unknown-key": r"conf:3: unknown key 'colour'",
-            "overcommit": r"conf:7: key 'memory': .*available", "disk-conflict": r"conf:(9|14): key 'disk': .*writable by both"}
-    for name, pat in want.items():
-        ctx.check("host-config-error-" + name, re.search(pat[:18], screen) is not None and
+    for name, (spat, pat) in ERROR_WANT.items():
+        ctx.check("host-config-error-" + name, re.search(spat, screen) is not None and
                   re.search(pat, log) is not None, "%r on screen and in the log:\n%s" % (pat, screen))
     select_only(p.send, rows(p.frame()), r"Debian w[ab]\s")
     sel = sorted(l.split()[4] for l in rows(p.frame()) if l.startswith("[*]"))
@@ -352,7 +335,7 @@ memory = 384M
                        capture_output=True, text=True)
     errs = r.stdout.strip().splitlines()
     ctx.check("host-check-config-errors", r.returncode == 1 and len(errs) >= 5 and
-              all(re.search(pat, r.stdout) for pat in want.values()), r.stdout[-800:])
+              all(re.search(pat, r.stdout) for _, pat in ERROR_WANT.values()), r.stdout[-800:])
     good = os.path.join(work, "good.conf")
     with open(good, "w") as f:
         f.write("[os wa]\nmatch = polyboot test Debian wa\ncpus = 1\nmemory = 512M\nautostart = yes\n")

@@ -1,7 +1,8 @@
 """polyvmm inside the firmware (L1): Debian's OVMF to the UEFI shell with 1
 and 4 vCPUs, power-off and reset paths and their exit statuses, UEFI
 variables that persist across restarts, and a variable store that stays
-valid when polyvmm is killed with SIGKILL at random moments (50 times).
+valid when polyvmm is killed with SIGKILL at random moments (50 times),
+and SIGTERM stopping the guest with a trace of where its vCPU was.
 """
 import os
 import re
@@ -10,7 +11,7 @@ from harness import make_testpack
 
 CHECKS = ["shell-1cpu", "poweroff-status", "shell-4cpu", "warm-reset-restarts",
           "reboot-exit-status", "vars-persist-shell", "vars-persist-file",
-          "sigkill-store-valid", "sigkill-store-changed", "sigkill-store-boots"]
+          "sigkill-store-valid", "sigkill-store-changed", "sigkill-store-boots", "sigterm-vcpu-state"]
 
 SCRIPT = r"""#!/bin/sh
 . ./lib.sh
@@ -81,9 +82,14 @@ vm_start vm $FWARGS --vars /tmp/vk.fd --cpus 1 --memory 256M
 vm_expect vm 'Shell>' 120; ok=$?
 vm_send vm "setvar PolyKeep -guid $GUID\r"
 vm_expect vm 'C0 FF EE' 60; ok2=$?
-vm_send vm 'reset -s\r'
-vm_wait vm 60 >/dev/null
 [ $ok = 0 ] && [ $ok2 = 0 ]; check sigkill-store-boots $? "OVMF boots with the store and PolyKeep survives"
+
+# SIGTERM: polyvmm stops the guest (status 5) and says where its vCPU was,
+# the trace a hung guest leaves when the boot manager force-stops it.
+kill -TERM $(pidof polyvmm)
+rc=$(vm_wait vm 60)
+st=$(grep -c 'at stop: vCPU 0: rip=0x[0-9a-f]* .* rflags=0x[0-9a-f]*.*, \(running\|halted\)$' /tmp/vm.log)
+[ "$rc" = 5 ] && [ "$st" = 1 ]; check sigterm-vcpu-state $? "status $rc; $(grep 'at stop' /tmp/vm.log | head -2)"
 """
 
 

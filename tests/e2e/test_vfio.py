@@ -26,7 +26,7 @@ import re
 import subprocess
 import time
 
-from mgrlib import esp_get, esp_put
+from mgrlib import console_marker, esp_get, esp_put, headless_run
 
 NVME = "0000:00:04.0"
 NIC = "0000:00:05.0"
@@ -83,17 +83,9 @@ def default_policy(ctx, disk):
     conf = CONF.replace("device = %s\n" % NVME, "").replace("on_all_stopped = menu", "on_all_stopped = poweroff")
     before = writes(disk)
     m = l0(ctx, "policy", disk, conf)
-    with m:
-        m.expect(r"polyboot .* parallel boot firmware", timeout=300)
-        try:
-            m.expect(r"every VM has stopped", timeout=900)
-            rc = m.wait_exit(timeout=60)
-        except Exception as e:        # noqa: BLE001 - reported by the checks below
-            rc = "failed: %s" % str(e)[:400]
+    rc, _ = headless_run(m, timeout=900)
     log = esp_get(m.esp, "EFI/polyboot/logs/polyboot.log") or ""
-    con = (esp_get(m.esp, "EFI/polyboot/logs/vfio.console.log") or "").replace("\r", "")
-    mk = re.search(r"^POLYBOOT-GUEST .*$", con, re.M)
-    mk = mk.group(0) if mk else ""
+    mk, _ = console_marker(m.esp, "vfio")
     ctx.check("policy-gives-controller",
               re.search(r"passthrough auto: %s \(NVMe controller\) with nvme0n1, instead of emulated disks"
                         % re.escape(NVME), log) is not None and
@@ -137,8 +129,7 @@ def explicit(ctx, disk):
     print("[vfio] machine ran %.0f s" % (time.monotonic() - t0), flush=True)
     log = esp_get(m.esp, "EFI/polyboot/logs/polyboot.log") or ""
     con = (esp_get(m.esp, "EFI/polyboot/logs/vfio.console.log") or "").replace("\r", "")
-    mk = re.search(r"^POLYBOOT-GUEST .*$", con, re.M)
-    mk = mk.group(0) if mk else ""
+    mk, _ = console_marker(m.esp, "vfio")
     nic = re.search(r"^POLYBOOT-GUEST-NIC .*$", con, re.M)
     nic = nic.group(0) if nic else ""
 

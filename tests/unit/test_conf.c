@@ -168,6 +168,7 @@ TEST(conf_defaults)
 	CHECK_EQ(C.reserve_memory, 256ull << 20);
 	CHECK_EQ(C.reserve_cpus, 0);
 	CHECK_EQ(C.grace_s, 60);
+	CHECK(C.cpu_pinning);
 
 	/* an empty file and a bare section are the same defaults */
 	CHECK_EQ(parse(""), 0);
@@ -386,6 +387,11 @@ TEST(conf_global_values)
 	CHECK_EQ(parse("[global]\ngrace = 1\nreserve_cpus = 255\n"), 0);
 	CHECK_EQ(C.grace_s, 1);
 	CHECK_EQ(C.reserve_cpus, 255);
+	CHECK(C.cpu_pinning);
+	CHECK_EQ(parse("[global]\ncpu_pinning = no\n"), 0);
+	CHECK(!C.cpu_pinning);
+	CHECK_EQ(parse("[global]\ncpu_pinning = Yes\n"), 0);
+	CHECK(C.cpu_pinning);
 	CHECK_EQ(parse("[global]\ndefault = a b,,c , a\n[os a]\n[os b]\n[os c]\n"), 0);
 	CHECK_EQ(C.ndefault, 3);
 	CHECK_STR(C.defaults[2], "c");
@@ -412,6 +418,9 @@ TEST(conf_global_values)
 		  PATH ":2: key 'reserve_cpus': reserve_cpus '256': want a number from 0 to 255");
 	CHECK_STR(global_err("grace = 0"), PATH ":2: key 'grace': grace '0': want seconds from 1 to 3600");
 	CHECK_EQ(C.grace_s, 60);
+	CHECK_STR(global_err("cpu_pinning = some"),
+		  PATH ":2: key 'cpu_pinning': cpu_pinning 'some': want yes or no");
+	CHECK(C.cpu_pinning);
 	CHECK_STR(global_err("default = a/b"),
 		  PATH ":2: key 'default': default 'a/b': want names of [os NAME] sections");
 }

@@ -538,6 +538,17 @@ TEST(plan_cpusets)
 	CHECK_STR(plan.vm[0].cpuset, "1-3,8");
 	CHECK_STR(plan.vm[1].cpuset, "9");
 
+	/* cpu_pinning = no: no cpusets, the budget is still checked */
+	conf.cpu_pinning = false;
+	CHECK_OK(make(&h, 2, FED, UB));
+	CHECK_STR(plan.vm[0].cpuset, "");
+	CHECK_STR(plan.vm[1].cpuset, "");
+	CHECK_EQ(plan.vm[0].cpus, 4);
+	a->cpus = 5;
+	CHECK_EQ(make(&h, 2, FED, UB), 1);
+	a->cpus = 4;
+	conf.cpu_pinning = true;
+
 	/* without the list: 0..cpus-1 */
 	h.ncpu_ids = 0;
 	CHECK_OK(make(&h, 2, FED, UB));

@@ -598,3 +598,32 @@ void kvmvcpu_describe(struct kvmvcpu *vcpu, char *buf, unsigned len)
 		 (unsigned long long)sregs.cr3, (unsigned long long)sregs.efer,
 		 (unsigned long long)regs.rsp);
 }
+
+static const char *mp_state_name(unsigned s)
+{
+	switch (s) {
+	case KVM_MP_STATE_RUNNABLE: return "running";
+	case KVM_MP_STATE_UNINITIALIZED: return "waiting for INIT";
+	case KVM_MP_STATE_INIT_RECEIVED: return "INIT received";
+	case KVM_MP_STATE_HALTED: return "halted";
+	case KVM_MP_STATE_SIPI_RECEIVED: return "SIPI received";
+	default: return "unknown state";
+	}
+}
+
+void kvmvcpu_describe_stopped(struct kvmvcpu *vcpu, char *buf, unsigned len)
+{
+	struct kvm_mp_state mp;
+	struct kvm_regs regs;
+	size_t n;
+
+	kvmvcpu_describe(vcpu, buf, len);
+	n = strlen(buf);
+	if (n + 1 >= len)
+		return;
+	if (xioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0)
+		n += (size_t)snprintf(buf + n, len - n, " rflags=%#llx%s", (unsigned long long)regs.rflags,
+				      regs.rflags & 0x200 ? " (IF)" : "");
+	if (n + 1 < len && xioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0)
+		snprintf(buf + n, len - n, ", %s", mp_state_name(mp.mp_state));
+}

@@ -109,6 +109,9 @@ enum kvm_stop kvmvcpu_loop(struct kvmvcpu *vcpu, struct io_bus *pio, struct io_b
 void kvmvcpu_request_exit(struct kvmvcpu *vcpu, bool on);
 /* A line about the vCPU state for crash reports (RIP, CS, CR0). */
 void kvmvcpu_describe(struct kvmvcpu *vcpu, char *buf, unsigned len);
+/* kvmvcpu_describe plus RFLAGS and the run state (running, halted, ...);
+ * only on a vCPU outside KVM_RUN. */
+void kvmvcpu_describe_stopped(struct kvmvcpu *vcpu, char *buf, unsigned len);
 
 /*
  * Builds the CPUID table a vCPU gets from the host's supported table:

@@ -399,7 +399,20 @@ err_vm:
 
 static void stop_vm(struct machine *m)
 {
+	int ev;
+
 	stop_vcpus(m, m->cfg.cpus);
+	/* Stopped from outside (control socket, signal) rather than by the
+	 * guest: say where each vCPU was, so a hung guest leaves a trace. */
+	ev = __atomic_load_n(&m->event, __ATOMIC_SEQ_CST);
+	if (ev == MEV_STOPPED || ev == MEV_KILLED) {
+		char desc[320];
+
+		for (unsigned i = 0; i < m->cfg.cpus; i++) {
+			kvmvcpu_describe_stopped(&m->vcpu[i], desc, sizeof(desc));
+			log_info("at stop: %s", desc);
+		}
+	}
 	pthread_rwlock_wrlock(&m->vm_lock);
 	m->vm_live = false;
 	pthread_rwlock_unlock(&m->vm_lock);
