@@ -7,29 +7,14 @@ tests/fixtures/mkosdisk.py, copied to out/demo/ on the first run and kept
 there): the GRUB Debian on NVMe, and two variants of it on virtio-blk that
 wait for the power button after printing their marker line. The menu lists
 all three; select two with Space, start them with Enter, switch consoles
-with Ctrl-], press b for the power button. --no-disks boots the ESP alone.
-
-The demo's ESP (a copy of out/esp.img) gets a polyboot.conf with
-`cpu_pinning = no`: under QEMU's emulated SVM two guests pinned to CPUs of
-their own crashed or hung in most runs (README, "Tests"); on a real PC
-leave pinning on."""
+with Ctrl-], press b for the power button. --no-disks boots the ESP alone."""
 import argparse
 import os
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
 import harness  # noqa: E402
-from mgrlib import esp_put  # noqa: E402
-
-DEMO_CONF = """\
-# ./build.sh run: the boot menu, nothing started by itself. The VMs are not
-# pinned to CPUs: under QEMU's emulated SVM (this demo) pinned guests crash.
-[global]
-mode = menu
-cpu_pinning = no
-"""
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DISKS = [("", False, "nvme"), ("wa", True, "virtio"), ("wb", True, "virtio")]
@@ -63,7 +48,6 @@ def main():
     drives = [] if a.no_disks else demo_disks(a.out)
     m = harness.Machine("demo", esp=os.path.join(a.out, "esp.img"), mem=a.mem, smp=a.smp,
                         qemu=a.qemu, drives=drives)
-    esp_put(m.esp, "EFI/polyboot/polyboot.conf", DEMO_CONF)
     args = m.command()
     i = args.index("-serial")
     args[i + 1] = "mon:stdio"
