@@ -480,6 +480,17 @@ static int parse_bool(const char *v)
 	return i < 0 ? -1 : i & 1;
 }
 
+/* A yes/no key: into @out, or an error naming @key (then @out is kept). */
+static void set_bool(struct parser *p, const char *key, const char *v, bool *out)
+{
+	int i = parse_bool(v);
+
+	if (i < 0)
+		bad(p, key, v, "yes or no");
+	else
+		*out = i;
+}
+
 /* Splits @v at commas and whitespace: the next word into @w, or NULL. */
 static const char *next_word(const char *v, char *w, size_t wlen, size_t *n)
 {
@@ -624,11 +635,7 @@ static void set_global(struct parser *p, enum gkey k, const char *v)
 		}
 		break;
 	case G_CPU_PINNING:
-		i = parse_bool(v);
-		if (i < 0)
-			bad(p, "cpu_pinning", v, "yes or no");
-		else
-			c->cpu_pinning = i;
+		set_bool(p, "cpu_pinning", v, &c->cpu_pinning);
 		break;
 	case G_NKEYS:
 		break;
@@ -834,11 +841,7 @@ static void set_os(struct parser *p, enum okey k, const char *v)
 		}
 		break;
 	case O_AUTOSTART:
-		i = parse_bool(v);
-		if (i < 0)
-			bad(p, "autostart", v, "yes or no");
-		else
-			os->autostart = i;
+		set_bool(p, "autostart", v, &os->autostart);
 		break;
 	case O_ORDER:
 		if (parse_order(v, &i))
