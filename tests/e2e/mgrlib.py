@@ -177,15 +177,20 @@ disk = %s rw
 autostart = yes
 """
 
-# For each error of ERROR_CONF: (what the 80-column menu shows, what the
-# log on the ESP says in full).
-ERROR_WANT = {
-    "syntax": (r"polyboot\.conf:4: syntax error", r"conf:4: syntax error"),
-    "unknown-key": (r"polyboot\.conf:3: unknown key 'colour'", r"conf:3: unknown key 'colour'"),
-    "overcommit": (r"polyboot\.conf:7: key 'memory'", r"conf:7: key 'memory': .*need .* available"),
-    "disk-conflict": (r"polyboot\.conf:(9|14): key 'disk'", r"conf:(9|14): key 'disk': .*writable by both"),
-}
-
-
 def error_conf(third_mem, p3, wa_mem):
     return ERROR_CONF % (third_mem, p3, wa_mem, p3)
+
+
+def error_want(third_mem):
+    """For each error of error_conf(@third_mem, ...): (what the 80-column
+    menu shows, what the log on the ESP says in full). @third_mem is "64G"
+    or "64T": the total the planner reports is a little over it."""
+    unit = {"G": "GiB", "T": "TiB"}[third_mem[-1]]
+    return {
+        "syntax": (r"polyboot\.conf:4: syntax error", r"conf:4: syntax error"),
+        "unknown-key": (r"polyboot\.conf:3: unknown key 'colour'", r"conf:3: unknown key 'colour'"),
+        "overcommit": (r"polyboot\.conf:7: key 'memory'",
+                       r"conf:7: key 'memory': the selected OSes need %s\.\d %s .*available"
+                       % (third_mem[:-1], unit)),
+        "disk-conflict": (r"polyboot\.conf:(9|14): key 'disk'", r"conf:(9|14): key 'disk': .*writable by both"),
+    }

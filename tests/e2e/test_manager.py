@@ -27,7 +27,7 @@ import re
 import subprocess
 import time
 
-from mgrlib import (ERROR_WANT, console_leaks, console_marker, error_conf, esp_get, esp_ls, esp_put, fixtures,
+from mgrlib import (console_leaks, console_marker, error_conf, error_want, esp_get, esp_ls, esp_put, fixtures,
                     headless_run, key_on_row, menu_rows, row_of, select_only,
                     wait_frame, work_copy)
 
@@ -78,7 +78,7 @@ def menu(ctx, facts):
     p3 = facts[""]["partitions"][2]["partition_guid"].lower()
     m = ctx.machine("menu", drives=[(wa, "virtio"), (third, "nvme")], monitor=True)
     esp_put(m.esp, "EFI/polyboot/polyboot.conf", error_conf("64G", p3, "640M"))
-    want = ERROR_WANT
+    want = error_want("64G")
     with m:
         m.expect(r"polyboot .* parallel boot firmware", timeout=300)
         f = wait_frame(m, lambda f: row_of(f, "polyboot test Debian wa") >= 0, 240)

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 
-from mgrlib import ERROR_WANT, error_conf, last_frame, menu_rows as rows, select_only
+from mgrlib import error_conf, error_want, last_frame, menu_rows as rows, select_only
 
 
 class Pty:
@@ -296,7 +296,7 @@ memory = 384M
     p.wait_for(lambda: len(rows(p.frame())) == 3, 30)
     screen = "\n".join(p.frame())
     log = read(os.path.join(esp, "EFI", "polyboot", "logs", "polyboot.log"))
-    for name, (spat, pat) in ERROR_WANT.items():
+    for name, (spat, pat) in error_want("64T").items():
         ctx.check("host-config-error-" + name, re.search(spat, screen) is not None and
                   re.search(pat, log) is not None, "%r on screen and in the log:\n%s" % (pat, screen))
     select_only(p.send, rows(p.frame()), r"Debian w[ab]\s")
@@ -335,7 +335,7 @@ memory = 384M
                        capture_output=True, text=True)
     errs = r.stdout.strip().splitlines()
     ctx.check("host-check-config-errors", r.returncode == 1 and len(errs) >= 5 and
-              all(re.search(pat, r.stdout) for _, pat in ERROR_WANT.values()), r.stdout[-800:])
+              all(re.search(pat, r.stdout) for _, pat in error_want("64T").values()), r.stdout[-800:])
     good = os.path.join(work, "good.conf")
     with open(good, "w") as f:
         f.write("[os wa]\nmatch = polyboot test Debian wa\ncpus = 1\nmemory = 512M\nautostart = yes\n")

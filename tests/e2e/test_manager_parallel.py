@@ -27,7 +27,7 @@ import os
 import re
 import time
 
-from mgrlib import (ERROR_WANT, console_leaks, console_marker, error_conf, esp_get, esp_ls, esp_put, fixtures,
+from mgrlib import (console_leaks, console_marker, error_conf, error_want, esp_get, esp_ls, esp_put, fixtures,
                     headless_run, menu_rows, row_of, select_only,
                     wait_frame, work_copy)
 
@@ -135,7 +135,7 @@ delay = %d
         conf = "/EFI/polyboot/polyboot.conf"
         # The screen shows each error's place (80 columns cut the text); the
         # log on the ESP has the whole message.
-        want = ERROR_WANT
+        want = error_want("64G")
         on_screen = {name: re.search(pat, screen) is not None for name, (pat, _) in want.items()}
         ctx.check("menu-after-errors", row_of(f, "polyboot test Debian wa") >= 0 and
                   not re.search(r"started (third|wa|wb)", m.text()), "rows: %s" % [l for l in f if "Debian" in l])

@@ -583,20 +583,32 @@ void kvmvcpu_request_exit(struct kvmvcpu *vcpu, bool on)
 		__atomic_store_n(&vcpu->run->immediate_exit, on ? 1 : 0, __ATOMIC_SEQ_CST);
 }
 
-void kvmvcpu_describe(struct kvmvcpu *vcpu, char *buf, unsigned len)
+/* The registers' part of kvmvcpu_describe; @flags adds RFLAGS. Returns the
+ * length written (as snprintf), or -1 when the registers cannot be read. */
+static int describe_regs(struct kvmvcpu *vcpu, char *buf, unsigned len, bool flags)
 {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
+	int n;
 
 	if (xioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 || xioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0) {
 		snprintf(buf, len, "vCPU %u: registers unavailable", vcpu->id);
-		return;
+		return -1;
 	}
-	snprintf(buf, len, "vCPU %u: rip=%#llx cs=%#x(base %#llx) cr0=%#llx cr3=%#llx efer=%#llx rsp=%#llx",
-		 vcpu->id, (unsigned long long)regs.rip, sregs.cs.selector,
-		 (unsigned long long)sregs.cs.base, (unsigned long long)sregs.cr0,
-		 (unsigned long long)sregs.cr3, (unsigned long long)sregs.efer,
-		 (unsigned long long)regs.rsp);
+	n = snprintf(buf, len, "vCPU %u: rip=%#llx cs=%#x(base %#llx) cr0=%#llx cr3=%#llx efer=%#llx rsp=%#llx",
+		     vcpu->id, (unsigned long long)regs.rip, sregs.cs.selector,
+		     (unsigned long long)sregs.cs.base, (unsigned long long)sregs.cr0,
+		     (unsigned long long)sregs.cr3, (unsigned long long)sregs.efer,
+		     (unsigned long long)regs.rsp);
+	if (flags && n >= 0 && (unsigned)n + 1 < len)
+		n += snprintf(buf + n, len - n, " rflags=%#llx%s", (unsigned long long)regs.rflags,
+			      regs.rflags & 0x200 ? " (IF)" : "");
+	return n;
+}
+
+void kvmvcpu_describe(struct kvmvcpu *vcpu, char *buf, unsigned len)
+{
+	describe_regs(vcpu, buf, len, false);
 }
 
 static const char *mp_state_name(unsigned s)
@@ -614,16 +626,8 @@ static const char *mp_state_name(unsigned s)
 void kvmvcpu_describe_stopped(struct kvmvcpu *vcpu, char *buf, unsigned len)
 {
 	struct kvm_mp_state mp;
-	struct kvm_regs regs;
-	size_t n;
+	int n = describe_regs(vcpu, buf, len, true);
 
-	kvmvcpu_describe(vcpu, buf, len);
-	n = strlen(buf);
-	if (n + 1 >= len)
-		return;
-	if (xioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0)
-		n += (size_t)snprintf(buf + n, len - n, " rflags=%#llx%s", (unsigned long long)regs.rflags,
-				      regs.rflags & 0x200 ? " (IF)" : "");
-	if (n + 1 < len && xioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0)
+	if (n >= 0 && (unsigned)n + 1 < len && xioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0)
 		snprintf(buf + n, len - n, ", %s", mp_state_name(mp.mp_state));
 }
